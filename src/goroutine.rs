@@ -1,0 +1,251 @@
+//! One goroutine: its id, run state, body, stack and saved context.
+//!
+//! # States
+//!
+//! ```text
+//!            pop by a worker            suspend(Park), CAS
+//! RUNNABLE ------------------> RUNNING ---------------------> PARKED
+//!    ^                          |  |                            |
+//!    |        suspend(Yield)    |  | body returns               | unpark, CAS
+//!    +--------------------------+  +--> DONE                    |
+//!    +----------------------------------------------------------+
+//! ```
+//!
+//! Beside the state sits the `NOTIFIED` bit, the park token: an `unpark` that finds the
+//! goroutine anywhere but `PARKED` sets the bit instead of scheduling it, and the next
+//! `park` consumes the bit and returns at once. The worker performs the
+//! `RUNNING -> PARKED` transition *after* the goroutine's context has been saved, so an
+//! unparker can never schedule a goroutine that is still executing on another thread:
+//! either its CAS comes first (the worker sees `NOTIFIED` and requeues the goroutine) or
+//! the worker's does (the unparker sees `PARKED` and schedules it).
+//!
+//! # Ownership
+//!
+//! A goroutine is reference counted ([`GoRef`]). Run queues, unparkers and the worker
+//! running it each hold a reference. Its `body` (closure or coroutine) is touched only by
+//! the single worker that moved it to `RUNNING`, which the state machine makes exclusive.
+
+use std::cell::{Cell, UnsafeCell};
+use std::panic::Location;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+use corosensei::{Coroutine, Yielder};
+
+use crate::park::WaitReason;
+use crate::sched::Shared;
+use crate::stack::Stack;
+
+pub(crate) const RUNNABLE: u32 = 0;
+pub(crate) const RUNNING: u32 = 1;
+pub(crate) const PARKED: u32 = 2;
+pub(crate) const DONE: u32 = 3;
+const STATE_MASK: u32 = 0b11;
+const NOTIFIED: u32 = 0b100;
+
+/// What a goroutine tells its worker when it switches out.
+pub(crate) enum Switch {
+    /// Still runnable: put it back in the run queue.
+    Yield,
+    /// Waiting: move it to `PARKED` unless a token arrived meanwhile.
+    Park,
+}
+
+pub(crate) type GoCoroutine = Coroutine<(), Switch, (), Stack>;
+
+pub(crate) enum Body {
+    /// Not started yet; the stack is allocated when it first runs.
+    Pending(Box<dyn FnOnce() + Send>),
+    Running(GoCoroutine),
+    Finished,
+}
+
+pub(crate) struct Goroutine {
+    pub(crate) id: u64,
+    state: AtomicU32,
+    pub(crate) spawn_site: &'static Location<'static>,
+    wait_reason: AtomicU8,
+    /// Nanoseconds since the runtime started, when it last parked (for the dump).
+    parked_at: AtomicU64,
+    pub(crate) runtime: Arc<Shared>,
+    /// Exclusive to the worker that set `RUNNING` (module docs).
+    pub(crate) body: UnsafeCell<Body>,
+    /// The yielder of the running coroutine; valid while the body runs.
+    yielder: Cell<*const Yielder<(), Switch>>,
+    /// Guard page range and usable size of its stack, once it has one (owner only).
+    pub(crate) stack_info: Cell<((usize, usize), usize)>,
+    /// Where and how it panicked, captured by the panic hook for the report.
+    pub(crate) panic_info: Mutex<Option<String>>,
+}
+
+// SAFETY: the non-Sync fields (`body`, `yielder`) are only touched by the one worker
+// that owns the RUNNING state (see the module docs); the body closure is `Send`, and a
+// suspended coroutine may resume on another thread because goroutine code never caches
+// thread-local addresses across a switch (accessors here are `#[inline(never)]`).
+unsafe impl Send for Goroutine {}
+// SAFETY: as above; every field shared between threads is atomic or locked.
+unsafe impl Sync for Goroutine {}
+
+/// A counted reference to a goroutine.
+#[derive(Clone)]
+pub(crate) struct GoRef(Arc<Goroutine>);
+
+impl std::ops::Deref for GoRef {
+    type Target = Goroutine;
+    fn deref(&self) -> &Goroutine {
+        &self.0
+    }
+}
+
+impl GoRef {
+    pub(crate) fn new(
+        id: u64,
+        spawn_site: &'static Location<'static>,
+        runtime: Arc<Shared>,
+        body: Box<dyn FnOnce() + Send>,
+    ) -> GoRef {
+        GoRef(Arc::new(Goroutine {
+            id,
+            state: AtomicU32::new(RUNNABLE),
+            spawn_site,
+            wait_reason: AtomicU8::new(WaitReason::None as u8),
+            parked_at: AtomicU64::new(0),
+            runtime,
+            body: UnsafeCell::new(Body::Pending(body)),
+            yielder: Cell::new(std::ptr::null()),
+            stack_info: Cell::new(((0, 0), 0)),
+            panic_info: Mutex::new(None),
+        }))
+    }
+
+    pub(crate) fn into_raw(self) -> *const Goroutine {
+        Arc::into_raw(self.0)
+    }
+
+    /// # Safety
+    /// `ptr` must come from [`GoRef::into_raw`] and be consumed once.
+    pub(crate) unsafe fn from_raw(ptr: *const Goroutine) -> GoRef {
+        // SAFETY: per the contract, ptr is an Arc pointer whose count we now own.
+        GoRef(unsafe { Arc::from_raw(ptr) })
+    }
+
+    pub(crate) fn as_ptr(&self) -> *const Goroutine {
+        Arc::as_ptr(&self.0)
+    }
+
+    /// Make the goroutine runnable again if it is parked; otherwise leave it the token.
+    pub(crate) fn unpark(&self) {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match s & STATE_MASK {
+                PARKED => RUNNABLE,
+                DONE => return,
+                _ if s & NOTIFIED != 0 => return,
+                _ => s | NOTIFIED,
+            };
+            match self.state.compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) if next == RUNNABLE => {
+                    self.runtime.ready(self.clone());
+                    return;
+                }
+                Ok(_) => return,
+                Err(actual) => s = actual,
+            }
+        }
+    }
+}
+
+impl Goroutine {
+    pub(crate) fn state(&self) -> u32 {
+        self.state.load(Ordering::Acquire) & STATE_MASK
+    }
+
+    pub(crate) fn wait_reason(&self) -> WaitReason {
+        WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn parked_at_nanos(&self) -> u64 {
+        self.parked_at.load(Ordering::Relaxed)
+    }
+
+    /// Worker side: take a popped goroutine to RUNNING, keeping its token.
+    pub(crate) fn set_running(&self) {
+        // RUNNABLE is 0b00 and RUNNING 0b01, so one OR moves the state atomically while
+        // keeping a NOTIFIED bit that a racing unpark may set at any moment.
+        let prev = self.state.fetch_or(RUNNING, Ordering::AcqRel);
+        debug_assert_eq!(prev & STATE_MASK, RUNNABLE);
+    }
+
+    /// Worker side, after the goroutine switched out with `Switch::Yield`.
+    pub(crate) fn set_runnable(&self) {
+        self.state.fetch_and(!STATE_MASK, Ordering::AcqRel); // RUNNING -> RUNNABLE, token kept
+    }
+
+    /// Worker side, after `Switch::Park`: true if it is now parked, false if a token
+    /// arrived first (then it is RUNNABLE again and must be requeued).
+    pub(crate) fn finish_park(&self) -> bool {
+        match self.state.compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => true,
+            Err(_) => {
+                // RUNNING | NOTIFIED: consume the token and stay runnable.
+                self.state.store(RUNNABLE, Ordering::Release);
+                false
+            }
+        }
+    }
+
+    pub(crate) fn set_done(&self) {
+        self.state.store(DONE, Ordering::Release);
+    }
+
+    pub(crate) fn set_yielder(&self, y: &Yielder<(), Switch>) {
+        self.yielder.set(y);
+    }
+
+    /// Goroutine side of `park::park` (token semantics, see `park`).
+    pub(crate) fn park(&self, reason: WaitReason) {
+        // Fast path: a token is already here.
+        let s = self.state.load(Ordering::Acquire);
+        if s & NOTIFIED != 0 {
+            self.state.fetch_and(!NOTIFIED, Ordering::AcqRel);
+            return;
+        }
+        self.wait_reason.store(reason as u8, Ordering::Relaxed);
+        self.parked_at.store(self.runtime.nanos_since_start(), Ordering::Relaxed);
+        self.suspend(Switch::Park);
+        self.wait_reason.store(WaitReason::None as u8, Ordering::Relaxed);
+    }
+
+    /// Switch back to the worker. Must be called by this goroutine, on its own stack.
+    pub(crate) fn suspend(&self, why: Switch) {
+        let y = self.yielder.get();
+        debug_assert!(!y.is_null());
+        // SAFETY: the yielder pointer was set when the body started and stays valid
+        // until it returns; we are running on that body's stack (caller contract).
+        unsafe { (*y).suspend(why) };
+    }
+}
+
+/// The goroutine running on this thread, if any.
+///
+/// `#[inline(never)]` so that no caller can keep a thread-local address across a
+/// switch, after which the goroutine may be running on another thread.
+#[inline(never)]
+pub(crate) fn current_ptr() -> Option<*const Goroutine> {
+    let p = crate::sched::context::current_goroutine();
+    (!p.is_null()).then_some(p)
+}
+
+/// A counted reference to the goroutine running on this thread, if any.
+#[inline(never)]
+pub(crate) fn current() -> Option<GoRef> {
+    current_ptr().map(|p| {
+        // SAFETY: p is the running goroutine, kept alive by its worker's reference; we
+        // take one more count for the returned GoRef.
+        unsafe {
+            Arc::increment_strong_count(p);
+            GoRef::from_raw(p)
+        }
+    })
+}

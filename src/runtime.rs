@@ -1,0 +1,205 @@
+//! Runtimes: building one, running `main` on it, and facts about the current one.
+
+use std::io;
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::sync::{Arc, Mutex};
+
+use crate::goroutine;
+use crate::sched::{Config, Shared};
+use crate::spawn::install_panic_hook;
+use crate::stack::{self, overflow};
+
+/// The default goroutine stack: 256 KiB of address space, committed page by page.
+pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+/// A configured runtime. Each [`Runtime::run`] starts its worker threads, runs `main`
+/// as goroutine 1, and stops them again; runtimes may run one after another and side by
+/// side in one process.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    workers: usize,
+    stack_size: usize,
+}
+
+/// Configures a [`Runtime`].
+///
+/// ```
+/// let rt = goru::Runtime::builder().workers(2).stack_size(64 * 1024).build().unwrap();
+/// assert_eq!(rt.run(|| goru::runtime::workers()), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    workers: Option<usize>,
+    stack_size: usize,
+}
+
+impl Runtime {
+    /// A builder with the defaults: workers from `GORU_MAXPROCS`, else the available
+    /// cores; [`DEFAULT_STACK_SIZE`] stacks.
+    pub fn builder() -> Builder {
+        Builder { workers: None, stack_size: DEFAULT_STACK_SIZE }
+    }
+
+    /// Run `main` as the main goroutine and return its value.
+    ///
+    /// When `main` returns the runtime stops: goroutines still alive are abandoned
+    /// without running further, as in Go. A panic in `main` propagates out of `run`; a
+    /// panic in a goroutine that nobody joins is printed and makes `run` panic.
+    #[track_caller]
+    pub fn run<F, T>(&self, main: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let site = Location::caller();
+        let shared = Shared::new(Config { workers: self.workers, stack_size: self.stack_size });
+        if let Err(err) = shared.start_threads() {
+            shared.shutdown();
+            panic!("goru: cannot start the runtime's threads: {err}");
+        }
+        let outcome: Arc<Mutex<Option<std::thread::Result<T>>>> = Arc::new(Mutex::new(None));
+        let body = {
+            let outcome = outcome.clone();
+            let run_parker = shared.run_parker.clone();
+            Box::new(move || {
+                let result = panic::catch_unwind(AssertUnwindSafe(main));
+                *outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                run_parker.unpark();
+            })
+        };
+        shared.spawn(site, body);
+        let result = loop {
+            if let Some(result) = outcome.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                break Some(result);
+            }
+            if shared.failure().is_some() {
+                break None;
+            }
+            shared.run_parker.park();
+        };
+        shared.shutdown();
+        if let Some(report) = shared.failure() {
+            panic!("{report}");
+        }
+        match result.expect("main finished") {
+            Ok(value) => value,
+            Err(payload) => panic::resume_unwind(payload),
+        }
+    }
+}
+
+impl Builder {
+    /// How many worker threads run goroutines at once (Go's `GOMAXPROCS`); at least 1.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = Some(n);
+        self
+    }
+
+    /// The stack size of each goroutine, in bytes (rounded up to whole pages, at least
+    /// 16 KiB). Memory is committed only as the stack is used; a goroutine that goes
+    /// deeper than this aborts the program with a message naming this setting.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// Check the configuration and prepare the process (signal and panic hooks).
+    pub fn build(self) -> io::Result<Runtime> {
+        let workers = match self.workers {
+            Some(0) => {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "goru: a runtime needs at least one worker"))
+            }
+            Some(n) => n,
+            None => default_workers()?,
+        };
+        overflow::install_handler();
+        install_panic_hook();
+        let stack_size = stack::StackPool::for_size(self.stack_size).stack_size();
+        Ok(Runtime { workers, stack_size })
+    }
+}
+
+fn default_workers() -> io::Result<usize> {
+    match std::env::var("GORU_MAXPROCS") {
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("goru: GORU_MAXPROCS must be a positive integer, not {v:?}"),
+            )),
+        },
+        Err(_) => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+/// Run `main` on a new runtime with the default configuration; see [`Runtime::run`].
+///
+/// ```
+/// let sum = goru::run(|| {
+///     let handles: Vec<_> = (1..=10u64).map(|i| goru::go(move || i * i)).collect();
+///     handles.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+/// });
+/// assert_eq!(sum, 385);
+/// ```
+#[track_caller]
+pub fn run<F, T>(main: F) -> T
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match Runtime::builder().build() {
+        Ok(rt) => rt.run(main),
+        Err(err) => panic!("{err}"),
+    }
+}
+
+fn current_shared() -> Option<Arc<Shared>> {
+    goroutine::current_ptr().map(|g| {
+        // SAFETY: the running goroutine is alive while it runs.
+        unsafe { (*g).runtime.clone() }
+    })
+}
+
+/// Goroutines alive in the current runtime, `main` included (0 outside any runtime).
+///
+/// ```
+/// goru::run(|| assert_eq!(goru::runtime::num_goroutine(), 1));
+/// ```
+pub fn num_goroutine() -> usize {
+    current_shared().map_or(0, |rt| rt.live_goroutines())
+}
+
+/// The current runtime's worker count (0 outside any runtime).
+///
+/// ```
+/// let rt = goru::Runtime::builder().workers(3).build().unwrap();
+/// assert_eq!(rt.run(goru::runtime::workers), 3);
+/// ```
+pub fn workers() -> usize {
+    current_shared().map_or(0, |rt| rt.workers)
+}
+
+/// The calling goroutine's id (`main` is 1), or `None` on a plain thread.
+///
+/// ```
+/// assert_eq!(goru::runtime::current_id(), None);
+/// assert_eq!(goru::run(goru::runtime::current_id), Some(1));
+/// ```
+pub fn current_id() -> Option<u64> {
+    goroutine::current_ptr().map(|g| {
+        // SAFETY: the running goroutine is alive while it runs.
+        unsafe { (*g).id }
+    })
+}
+
+/// A description of the current runtime's goroutines (see the `diag` layer).
+///
+/// ```
+/// goru::run(|| assert!(goru::runtime::dump().contains("goroutine 1")));
+/// ```
+pub fn dump() -> String {
+    match current_shared() {
+        Some(rt) => rt.dump(),
+        None => String::from("no goru runtime on this thread\n"),
+    }
+}

@@ -1,0 +1,347 @@
+//! The M:N scheduler: worker threads running goroutines from run queues.
+//!
+//! # Shape (after Go's `proc.go`)
+//!
+//! - **Workers.** `workers` threads (GOMAXPROCS), each with a bounded local
+//!   [`RunQueue`](queue::RunQueue) and a `runnext` slot. A goroutine woken by a
+//!   goroutine goes to the waker's `runnext`, so that a ping-pong pair stays on one core
+//!   and its wake-up costs a context switch, not a trip through the queues. The goroutine
+//!   taken from `runnext` inherits the current time slice.
+//! - **Spawn** pushes to the spawner's local queue (stealable) and wakes an idle worker.
+//! - **The global queue** takes goroutines readied from outside a worker (plain threads,
+//!   timers fired by the monitor) and the overflow of full local queues. A worker polls
+//!   it first every [`GLOBAL_POLL_INTERVAL`] scheduling rounds so it cannot starve.
+//! - **Stealing.** A worker out of work becomes *searching* and steals half of a random
+//!   victim's queue. At most half of the workers search at once; the last searcher to
+//!   find work wakes another, so work spreads without a thundering herd
+//!   ([`idle`](idle)).
+//! - **Idle workers park** on their own parker; one of them, the timer keeper, sleeps
+//!   only until the next timer. An idle runtime uses no CPU.
+//! - **The monitor** ([`monitor`](monitor)) notices a worker stuck in one goroutine for
+//!   10 ms, hands its queued goroutines to the others, and starts a spare worker so that
+//!   `workers` threads keep running goroutines while the hog holds its thread.
+//!
+//! # The driver seam
+//!
+//! Everything above the scheduler reaches it through three calls on [`Shared`]:
+//! [`Shared::spawn`] (a new goroutine), [`Shared::ready`] (an unparked goroutine) and
+//! [`Shared::now_nanos`] (the clock), plus the goroutine's own `park`/`suspend` which
+//! only switch back to whatever resumed it. A deterministic single-threaded driver
+//! (for `goru::check`) replaces the worker threads behind those calls.
+
+pub(crate) mod context;
+mod idle;
+mod monitor;
+pub(crate) mod queue;
+pub(crate) mod worker;
+
+use std::collections::{HashMap, VecDeque};
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle as ThreadHandle;
+use std::time::{Duration, Instant};
+
+use crate::goroutine::GoRef;
+use crate::park::ThreadParker;
+use crate::stack::StackPool;
+use crate::time::timers::Timers;
+
+pub(crate) use idle::Idle;
+use worker::WorkerSlot;
+
+/// Scheduling rounds between two looks at the global queue (Go uses 61 too).
+pub(crate) const GLOBAL_POLL_INTERVAL: u32 = 61;
+
+/// Spare workers that may run while others are stuck, beyond the configured count.
+const MAX_SPARES: usize = 64;
+
+pub(crate) struct Config {
+    pub(crate) workers: usize,
+    pub(crate) stack_size: usize,
+}
+
+/// The state of one runtime shared by its workers, its monitor and its goroutines.
+pub(crate) struct Shared {
+    /// GOMAXPROCS: workers that run goroutines at once, spares aside.
+    pub(crate) workers: usize,
+    /// `workers` regular slots followed by `MAX_SPARES` spare slots.
+    pub(crate) slots: Box<[WorkerSlot]>,
+    global: GlobalQueue,
+    pub(crate) idle: Idle,
+    pub(crate) timers: Arc<Timers>,
+    pub(crate) stacks: Arc<StackPool>,
+    live: AtomicUsize,
+    next_id: AtomicU64,
+    shutdown: AtomicBool,
+    start: Instant,
+    /// Spare management (`monitor::activate_spare`, `worker::retire`).
+    pub(crate) spares: Mutex<()>,
+    pub(crate) active_spares: AtomicUsize,
+    pub(crate) stuck: AtomicUsize,
+    /// The sleeping worker that wakes for the next timer (`usize::MAX`: none).
+    pub(crate) timer_keeper: AtomicUsize,
+    pub(crate) monitor_parker: ThreadParker,
+    pub(crate) monitor_sleeping: AtomicBool,
+    threads: Mutex<Vec<(usize, ThreadHandle<()>)>>,
+    /// Woken when the main goroutine finishes or a goroutine's panic must end the run.
+    pub(crate) run_parker: Arc<ThreadParker>,
+    /// The report of a panic nobody will join; makes `run` panic.
+    failure: Mutex<Option<String>>,
+    /// Every live goroutine, for the dump; sharded by id to keep spawn cheap.
+    registry: Box<[Mutex<HashMap<u64, GoRef>>]>,
+}
+
+const REGISTRY_SHARDS: usize = 64;
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> Arc<Shared> {
+        let workers = config.workers.max(1);
+        Arc::new(Shared {
+            workers,
+            slots: (0..workers + MAX_SPARES).map(|i| WorkerSlot::new(i, i < workers)).collect(),
+            global: GlobalQueue::default(),
+            idle: Idle::new(),
+            timers: Timers::new(),
+            stacks: StackPool::for_size(config.stack_size),
+            live: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
+            shutdown: AtomicBool::new(false),
+            start: Instant::now(),
+            spares: Mutex::new(()),
+            active_spares: AtomicUsize::new(0),
+            stuck: AtomicUsize::new(0),
+            timer_keeper: AtomicUsize::new(usize::MAX),
+            monitor_parker: ThreadParker::default(),
+            monitor_sleeping: AtomicBool::new(false),
+            threads: Mutex::new(Vec::new()),
+            run_parker: Arc::new(ThreadParker::default()),
+            failure: Mutex::new(None),
+            registry: (0..REGISTRY_SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+        })
+    }
+
+    /// Start the worker threads and the monitor.
+    pub(crate) fn start_threads(self: &Arc<Self>) -> std::io::Result<()> {
+        for i in 0..self.workers {
+            self.start_worker_thread(i)?;
+        }
+        let shared = self.clone();
+        let monitor = std::thread::Builder::new()
+            .name("goru-monitor".into())
+            .spawn(move || monitor::run(shared))?;
+        self.threads.lock().unwrap_or_else(|e| e.into_inner()).push((usize::MAX, monitor));
+        Ok(())
+    }
+
+    pub(crate) fn start_worker_thread(self: &Arc<Self>, index: usize) -> std::io::Result<()> {
+        let shared = self.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("goru-worker-{index}"))
+            .spawn(move || worker::run(shared, index))?;
+        self.threads.lock().unwrap_or_else(|e| e.into_inner()).push((index, handle));
+        Ok(())
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Stop the runtime: no goroutine runs again. Goroutines still alive are abandoned
+    /// (leaked, never unwound: as in Go, nothing of theirs runs after `main` returns;
+    /// their stacks stay mapped so that anything still pointing into them stays valid).
+    pub(crate) fn shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        for slot in self.slots.iter() {
+            slot.parker.unpark();
+        }
+        self.monitor_parker.unpark();
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for (index, handle) in threads {
+            // A worker inside a goroutine that never yields cannot be stopped; leave it
+            // (it exits when that goroutine next switches out). `running` is set before
+            // the worker checks `shutdown` (both SeqCst), so a worker seen idle here
+            // never starts another goroutine.
+            let busy = index != usize::MAX && self.slots[index].running.load(Ordering::SeqCst);
+            if !busy && handle.thread().id() != std::thread::current().id() {
+                let _ = handle.join();
+            }
+        }
+        // Abandoned goroutines in the global queue are leaked like the rest.
+        let mut global = self.global.queue.lock().unwrap_or_else(|e| e.into_inner());
+        global.drain(..).for_each(std::mem::forget);
+    }
+
+    /// Nanoseconds on this runtime's clock.
+    pub(crate) fn now_nanos(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    pub(crate) fn nanos_since_start(&self) -> u64 {
+        self.now_nanos()
+    }
+
+    pub(crate) fn deadline_nanos(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.start).as_nanos() as u64
+    }
+
+    pub(crate) fn live_goroutines(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn goroutine_finished(&self, id: u64) {
+        self.registry_shard(id).remove(&id);
+        self.live.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn registry_shard(&self, id: u64) -> std::sync::MutexGuard<'_, HashMap<u64, GoRef>> {
+        self.registry[id as usize % REGISTRY_SHARDS].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A snapshot of every live goroutine, ordered by id.
+    pub(crate) fn goroutines(&self) -> Vec<GoRef> {
+        let mut all: Vec<GoRef> =
+            self.registry.iter().flat_map(|m| m.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect::<Vec<_>>()).collect();
+        all.sort_by_key(|g| g.id);
+        all
+    }
+
+    pub(crate) fn record_failure(&self, report: String) {
+        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        if failure.is_none() {
+            *failure = Some(report);
+        }
+        drop(failure);
+        self.run_parker.unpark();
+    }
+
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Create a goroutine and make it runnable. Returns its id.
+    pub(crate) fn spawn(
+        self: &Arc<Self>,
+        site: &'static Location<'static>,
+        body: Box<dyn FnOnce() + Send>,
+    ) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.live.fetch_add(1, Ordering::AcqRel);
+        let g = GoRef::new(id, site, self.clone(), body);
+        self.registry_shard(id).insert(id, g.clone());
+        match self.local_slot() {
+            Some(slot) => slot.push_local(g, self),
+            None => self.push_global(vec![g]),
+        }
+        self.idle.notify_work(self);
+        id
+    }
+
+    /// A parked goroutine became runnable.
+    pub(crate) fn ready(&self, g: GoRef) {
+        match self.local_slot() {
+            Some(slot) => {
+                if slot.push_next(g, self) {
+                    self.idle.notify_work(self);
+                }
+            }
+            None => {
+                self.push_global(vec![g]);
+                self.idle.notify_work(self);
+            }
+        }
+    }
+
+    /// The worker slot of the calling thread, if it is one of this runtime's workers.
+    fn local_slot(&self) -> Option<&WorkerSlot> {
+        let (shared, slot) = context::current_worker();
+        if std::ptr::eq(shared, self) {
+            // SAFETY: a worker thread's slot pointer points into `self.slots`, which
+            // lives as long as `self`.
+            Some(unsafe { &*slot })
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn push_global(&self, batch: Vec<GoRef>) {
+        self.global.push(batch);
+    }
+
+    pub(crate) fn global_len(&self) -> usize {
+        self.global.len.load(Ordering::Acquire)
+    }
+
+    /// Take a fair share of the global queue: one to run now, more into `local`.
+    pub(crate) fn pop_global(&self, local: &queue::RunQueue) -> Option<GoRef> {
+        if self.global_len() == 0 {
+            return None;
+        }
+        let mut q = self.global.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let share = (q.len() / self.workers + 1).min(queue::CAP / 2);
+        let first = q.pop_front();
+        for _ in 1..share {
+            match q.pop_front() {
+                Some(g) => {
+                    if let Err(g) = local.push(g) {
+                        q.push_front(g);
+                        break;
+                    }
+                }
+                None => break,
+            }
+        }
+        self.global.len.store(q.len(), Ordering::Release);
+        first
+    }
+
+    /// Whether any goroutine waits in a queue (the idle re-check; `runnext` slots are
+    /// their owners' business and are not stolen).
+    pub(crate) fn has_queued_work(&self) -> bool {
+        self.global_len() > 0 || self.slots.iter().any(|s| s.is_active() && !s.queue.is_empty())
+    }
+
+    /// A timer earlier than all others was added: make sure someone sleeps until it.
+    pub(crate) fn wake_timer_keeper(&self) {
+        let keeper = self.timer_keeper.load(Ordering::Acquire);
+        if keeper != usize::MAX {
+            self.slots[keeper].parker.unpark();
+        } else {
+            // A sleeper woken now takes the keeper role when it sleeps again; if every
+            // worker is busy, they and the monitor check the timers as they go.
+            self.idle.wake_one(self);
+        }
+    }
+
+    /// Fire due timers; a goroutine they wake lands in this thread's queues.
+    pub(crate) fn fire_timers(&self) -> usize {
+        if self.timers.next_deadline().is_none() {
+            return 0;
+        }
+        self.timers.fire_due(self.now_nanos())
+    }
+}
+
+#[derive(Default)]
+struct GlobalQueue {
+    queue: Mutex<VecDeque<GoRef>>,
+    len: AtomicUsize,
+}
+
+impl GlobalQueue {
+    fn push(&self, batch: Vec<GoRef>) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.extend(batch);
+        self.len.store(q.len(), Ordering::Release);
+    }
+}
+
+/// How long a worker may run one goroutine before the monitor steps in.
+pub(crate) const TIME_SLICE: Duration = Duration::from_millis(10);
+
+#[cfg(test)]
+pub(crate) fn test_goroutine(id: u64) -> GoRef {
+    static RT: std::sync::OnceLock<Arc<Shared>> = std::sync::OnceLock::new();
+    let rt = RT.get_or_init(|| Shared::new(Config { workers: 1, stack_size: 64 * 1024 }));
+    GoRef::new(id, Location::caller(), rt.clone(), Box::new(|| {}))
+}

@@ -1,0 +1,128 @@
+//! The monitor thread (Go's `sysmon`): a watchdog that needs no worker.
+//!
+//! Every [`TICK`] it fires due timers (so they fire even when every worker is busy) and
+//! looks at each running worker:
+//!
+//! - the same *resume* for a whole [`TIME_SLICE`](super::TIME_SLICE): one goroutine has
+//!   held the thread that long without switching out (a hog, or a plain blocking call).
+//!   Goroutines cannot be preempted, so instead its queued goroutines are handed to the
+//!   global queue, the worker is marked stuck, and a spare worker is started in its
+//!   place so that `workers` threads keep running goroutines. When the stuck goroutine
+//!   finally switches out, the worker clears the mark and a spare retires.
+//! - the same *time slice* for that long while resumes go on: goroutines passing the
+//!   slice along through `runnext` (a ping-pong pair). The worker is asked to take its
+//!   next goroutine from the queue, and its queue is handed to the others.
+//!
+//! When no worker has run anything for two ticks and no timer is pending, the monitor
+//! parks until a worker wakes up, so an idle runtime uses no CPU.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{Shared, TIME_SLICE};
+
+const TICK: Duration = Duration::from_millis(2);
+
+#[derive(Clone, Copy)]
+struct Seen {
+    resumes: u64,
+    slices: u64,
+    resume_since: Instant,
+    slice_since: Instant,
+}
+
+pub(crate) fn run(shared: Arc<Shared>) {
+    let now = Instant::now();
+    let mut seen = vec![Seen { resumes: 0, slices: 0, resume_since: now, slice_since: now }; shared.slots.len()];
+    let mut quiet_ticks = 0;
+    while !shared.is_shutdown() {
+        shared.monitor_parker.park_timeout(next_wait(&shared));
+        if shared.is_shutdown() {
+            return;
+        }
+        shared.fire_timers();
+        let now = Instant::now();
+        let mut any_running = false;
+        for (slot, seen) in shared.slots.iter().zip(seen.iter_mut()) {
+            if !slot.is_active() {
+                continue;
+            }
+            let resumes = slot.resumes.load(Ordering::Relaxed);
+            let slices = slot.slices.load(Ordering::Relaxed);
+            let running = slot.running.load(Ordering::SeqCst);
+            any_running |= running;
+            if !running || resumes != seen.resumes {
+                seen.resumes = resumes;
+                seen.resume_since = now;
+            } else if now - seen.resume_since >= TIME_SLICE && !slot.stuck.load(Ordering::Acquire) {
+                mark_stuck(&shared, slot.index);
+            }
+            if !running || slices != seen.slices {
+                seen.slices = slices;
+                seen.slice_since = now;
+            } else if now - seen.slice_since >= TIME_SLICE {
+                slot.preempt.store(true, Ordering::Relaxed);
+                seen.slice_since = now;
+                if slot.hand_off_queue(&shared) > 0 {
+                    shared.idle.notify_work(&shared);
+                }
+            }
+        }
+        quiet_ticks = if any_running { 0 } else { quiet_ticks + 1 };
+        if quiet_ticks >= 2 && shared.timers.next_deadline().is_none() {
+            sleep_until_workers_run(&shared);
+            quiet_ticks = 0;
+        }
+    }
+}
+
+fn next_wait(shared: &Shared) -> Duration {
+    match shared.timers.next_deadline() {
+        Some(d) => Duration::from_nanos(d.saturating_sub(shared.now_nanos())).min(TICK),
+        None => TICK,
+    }
+}
+
+fn sleep_until_workers_run(shared: &Shared) {
+    shared.monitor_sleeping.store(true, Ordering::SeqCst);
+    // Re-check after announcing: a worker that started meanwhile may not have seen it.
+    let busy = shared.slots.iter().any(|s| s.running.load(Ordering::SeqCst));
+    if !busy && !shared.is_shutdown() {
+        shared.monitor_parker.park();
+    }
+    shared.monitor_sleeping.store(false, Ordering::SeqCst);
+}
+
+fn mark_stuck(shared: &Arc<Shared>, index: usize) {
+    let slot = &shared.slots[index];
+    if slot.stuck.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    shared.stuck.fetch_add(1, Ordering::AcqRel);
+    slot.hand_off_queue(shared);
+    activate_spare(shared);
+    shared.idle.notify_work(shared);
+}
+
+/// Start (or wake) a spare worker if fewer than `workers` unstuck workers remain.
+fn activate_spare(shared: &Arc<Shared>) {
+    let _guard = shared.spares.lock().unwrap_or_else(|e| e.into_inner());
+    if shared.active_spares.load(Ordering::Acquire) >= shared.stuck.load(Ordering::Acquire) {
+        return;
+    }
+    let Some(slot) = shared.slots[shared.workers..].iter().find(|s| !s.is_active()) else {
+        return; // all spares in use: the queued goroutines wait for a worker to free up
+    };
+    slot.set_active(true);
+    shared.active_spares.fetch_add(1, Ordering::AcqRel);
+    if !slot.thread_started.swap(true, Ordering::AcqRel) {
+        if shared.start_worker_thread(slot.index).is_err() {
+            slot.set_active(false);
+            slot.thread_started.store(false, Ordering::Release);
+            shared.active_spares.fetch_sub(1, Ordering::AcqRel);
+        }
+    } else {
+        slot.parker.unpark();
+    }
+}

@@ -1,0 +1,405 @@
+//! A worker thread: find a runnable goroutine, resume it until it switches out, repeat.
+//!
+//! The order in which a worker looks for work (Go's `findRunnable`):
+//!
+//! 1. every [`GLOBAL_POLL_INTERVAL`] rounds, due timers and the global queue first, so
+//!    neither starves behind a busy local queue;
+//! 2. its `runnext` slot (skipped once when the monitor asks for preemption);
+//! 3. its local queue;
+//! 4. due timers, the global queue;
+//! 5. stealing half of another worker's queue, as a *searcher*;
+//! 6. otherwise it parks (see [`idle`](super::idle)).
+
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use super::context;
+use super::queue::RunQueue;
+use super::{Shared, GLOBAL_POLL_INTERVAL};
+use crate::goroutine::{Body, GoRef, Goroutine, Switch};
+use crate::park::ThreadParker;
+use crate::stack::overflow::{self, AltStack};
+use crate::stack::{Stack, WORKER_CACHE};
+
+/// The part of a worker that other threads see.
+pub(crate) struct WorkerSlot {
+    pub(crate) index: usize,
+    pub(crate) queue: RunQueue,
+    runnext: AtomicPtr<Goroutine>,
+    pub(crate) parker: ThreadParker,
+    /// Inside `resume`: running a goroutine.
+    pub(crate) running: AtomicBool,
+    /// Bumped at every resume (the monitor's "still the same goroutine?" test).
+    pub(crate) resumes: AtomicU64,
+    /// Bumped at every new time slice (a goroutine from `runnext` inherits the slice).
+    pub(crate) slices: AtomicU64,
+    /// The monitor asks the worker to take its next goroutine from the queue, not `runnext`.
+    pub(crate) preempt: AtomicBool,
+    /// The monitor found this worker stuck in one goroutine and replaced it by a spare.
+    pub(crate) stuck: AtomicBool,
+    /// Regular workers are always active; spares only while activated.
+    active: AtomicBool,
+    pub(crate) thread_started: AtomicBool,
+}
+
+impl WorkerSlot {
+    pub(crate) fn new(index: usize, active: bool) -> WorkerSlot {
+        WorkerSlot {
+            index,
+            queue: RunQueue::new(),
+            runnext: AtomicPtr::new(std::ptr::null_mut()),
+            parker: ThreadParker::default(),
+            running: AtomicBool::new(false),
+            resumes: AtomicU64::new(0),
+            slices: AtomicU64::new(0),
+            preempt: AtomicBool::new(false),
+            stuck: AtomicBool::new(false),
+            active: AtomicBool::new(active),
+            thread_started: AtomicBool::new(active),
+        }
+    }
+
+    pub(crate) fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_active(&self, active: bool) {
+        self.active.store(active, Ordering::Release);
+    }
+
+    /// Owner only: queue `g` at the tail, overflowing half the queue to the global one.
+    pub(crate) fn push_local(&self, g: GoRef, shared: &Shared) {
+        self.queue.push_or_overflow(g, |batch| shared.push_global(batch));
+    }
+
+    /// Owner only: make `g` the next to run. Returns true if a previous occupant was
+    /// moved to the queue (where others may steal it).
+    pub(crate) fn push_next(&self, g: GoRef, shared: &Shared) -> bool {
+        let old = self.runnext.swap(g.into_raw() as *mut _, Ordering::AcqRel);
+        if old.is_null() {
+            return false;
+        }
+        // SAFETY: runnext holds an owned reference; the swap gave it to us.
+        self.push_local(unsafe { GoRef::from_raw(old) }, shared);
+        true
+    }
+
+    /// Any thread: take the `runnext` goroutine.
+    pub(crate) fn take_next(&self) -> Option<GoRef> {
+        let p = self.runnext.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        // SAFETY: as in push_next, the swap transferred the reference to us.
+        (!p.is_null()).then(|| unsafe { GoRef::from_raw(p) })
+    }
+
+    /// Any thread: move everything queued here to the global queue.
+    pub(crate) fn hand_off_queue(&self, shared: &Shared) -> usize {
+        let mut batch = Vec::new();
+        if let Some(g) = self.take_next() {
+            batch.push(g);
+        }
+        while self.queue.grab(&mut batch, usize::MAX) > 0 {}
+        let n = batch.len();
+        if n > 0 {
+            shared.push_global(batch);
+        }
+        n
+    }
+}
+
+/// The thread-private part of a worker.
+struct Worker {
+    shared: Arc<Shared>,
+    index: usize,
+    stacks: Vec<Stack>,
+    searching: bool,
+    round: u32,
+    rng: u32,
+    /// The goroutine being resumed came from `runnext` (it inherits the time slice).
+    inherit_slice: bool,
+}
+
+pub(crate) fn run(shared: Arc<Shared>, index: usize) {
+    let _alt_stack = AltStack::ensure();
+    context::set_current_worker(Arc::as_ptr(&shared), &shared.slots[index]);
+    let mut worker = Worker {
+        rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
+        shared,
+        index,
+        stacks: Vec::new(),
+        searching: false,
+        round: 0,
+        inherit_slice: false,
+    };
+    worker.main_loop();
+    worker.shared.stacks.put_batch(&mut worker.stacks);
+    context::set_current_worker(std::ptr::null(), std::ptr::null());
+}
+
+impl Worker {
+    fn slot(&self) -> &WorkerSlot {
+        &self.shared.slots[self.index]
+    }
+
+    fn is_spare(&self) -> bool {
+        self.index >= self.shared.workers
+    }
+
+    fn main_loop(&mut self) {
+        loop {
+            if self.shared.is_shutdown() {
+                return;
+            }
+            if self.is_spare() && !self.spare_still_needed() {
+                if !self.retire() {
+                    return;
+                }
+                continue;
+            }
+            match self.find_work() {
+                Some(g) => self.execute(g),
+                None => self.sleep(),
+            }
+        }
+    }
+
+    fn find_work(&mut self) -> Option<GoRef> {
+        self.round = self.round.wrapping_add(1);
+        let shared = self.shared.clone();
+        let slot = &shared.slots[self.index];
+        if self.round % GLOBAL_POLL_INTERVAL == 0 {
+            shared.fire_timers();
+            if let Some(g) = shared.pop_global(&slot.queue) {
+                self.inherit_slice = false;
+                return Some(g);
+            }
+        }
+        if slot.preempt.swap(false, Ordering::Relaxed) {
+            // Our time slice is over: the runnext goroutine waits its turn in the queue.
+            if let Some(g) = slot.take_next() {
+                slot.push_local(g, &shared);
+            }
+        } else if let Some(g) = slot.take_next() {
+            self.inherit_slice = true;
+            return Some(g);
+        }
+        self.inherit_slice = false;
+        if let Some(g) = slot.queue.pop() {
+            return Some(g);
+        }
+        if shared.fire_timers() > 0 {
+            if let Some(g) = slot.take_next().or_else(|| slot.queue.pop()) {
+                return Some(g);
+            }
+        }
+        if let Some(g) = shared.pop_global(&slot.queue) {
+            return Some(g);
+        }
+        self.steal()
+    }
+
+    fn steal(&mut self) -> Option<GoRef> {
+        let shared = self.shared.clone();
+        if !self.searching {
+            let active = shared.workers + shared.active_spares.load(Ordering::Relaxed);
+            if !shared.idle.try_start_searching(active) {
+                return None;
+            }
+            self.searching = true;
+        }
+        let n = shared.slots.len();
+        for _ in 0..3 {
+            let start = self.next_random() as usize % n;
+            for k in 0..n {
+                let victim = &shared.slots[(start + k) % n];
+                if victim.index == self.index || !victim.is_active() {
+                    continue;
+                }
+                if let Some(g) = victim.queue.steal_into(&self.slot().queue) {
+                    return Some(g);
+                }
+            }
+            if let Some(g) = shared.pop_global(&self.slot().queue) {
+                return Some(g);
+            }
+        }
+        None
+    }
+
+    fn next_random(&mut self) -> u32 {
+        // xorshift32: only spreads the steal start point.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 17;
+        self.rng ^= self.rng << 5;
+        self.rng
+    }
+
+    fn execute(&mut self, g: GoRef) {
+        let shared = self.shared.clone();
+        if self.searching {
+            self.searching = false;
+            shared.idle.stop_searching(&shared);
+        }
+        let slot = &shared.slots[self.index];
+        slot.running.store(true, Ordering::SeqCst);
+        if shared.is_shutdown() {
+            slot.running.store(false, Ordering::SeqCst);
+            std::mem::forget(g); // abandoned with the runtime (Shared::shutdown)
+            return;
+        }
+        // `running` is stored before this load, the monitor's flag before its look at
+        // `running` (both SeqCst): a sleeping monitor is always woken to watch us.
+        if shared.monitor_sleeping.load(Ordering::SeqCst) {
+            shared.monitor_parker.unpark();
+        }
+        g.set_running();
+        slot.resumes.fetch_add(1, Ordering::Relaxed);
+        if !self.inherit_slice {
+            slot.slices.fetch_add(1, Ordering::Relaxed);
+        }
+        context::set_current_goroutine(g.as_ptr());
+        let result = self.resume(&g);
+        context::set_current_goroutine(std::ptr::null());
+        slot.running.store(false, Ordering::SeqCst);
+        if slot.stuck.swap(false, Ordering::AcqRel) {
+            shared.stuck.fetch_sub(1, Ordering::AcqRel);
+        }
+        match result {
+            Some(Switch::Yield) => {
+                g.set_runnable();
+                slot.push_local(g, &shared);
+            }
+            Some(Switch::Park) => {
+                if !g.finish_park() {
+                    // Unparked before it was fully parked: runnable again at once.
+                    slot.push_next(g, &shared);
+                }
+            }
+            None => self.finish(g),
+        }
+    }
+
+    /// Resume `g` until it switches out; None when its body has returned.
+    fn resume(&mut self, g: &GoRef) -> Option<Switch> {
+        // SAFETY: this worker moved `g` to RUNNING, which gives it exclusive use of the
+        // body until the goroutine switches out (goroutine module docs).
+        let body = unsafe { &mut *g.body.get() };
+        if let Body::Pending(_) = body {
+            let Body::Pending(f) = std::mem::replace(body, Body::Finished) else { unreachable!() };
+            let stack = self.take_stack();
+            g.stack_info.set((stack.guard_range(), stack.size()));
+            let gptr = g.as_ptr() as usize;
+            *body = Body::Running(Coroutine::with_stack(stack, move |y: &Yielder<(), Switch>, ()| {
+                // SAFETY: the goroutine outlives its body: the worker resuming it holds
+                // a reference for the whole resume.
+                let g = unsafe { &*(gptr as *const Goroutine) };
+                g.set_yielder(y);
+                f();
+            }));
+        }
+        let Body::Running(co) = body else { unreachable!("a finished goroutine was scheduled") };
+        let (guard, size) = g.stack_info.get();
+        overflow::set_running(guard, g.id, size);
+        let result = co.resume(());
+        overflow::set_running((0, 0), 0, 0);
+        match result {
+            CoroutineResult::Yield(why) => Some(why),
+            CoroutineResult::Return(()) => None,
+        }
+    }
+
+    fn finish(&mut self, g: GoRef) {
+        // SAFETY: still the exclusive owner of the body (the goroutine has returned).
+        let body = unsafe { &mut *g.body.get() };
+        if let Body::Running(co) = std::mem::replace(body, Body::Finished) {
+            self.stacks.push(co.into_stack());
+            if self.stacks.len() > WORKER_CACHE {
+                let mut half = self.stacks.split_off(WORKER_CACHE / 2);
+                self.shared.stacks.put_batch(&mut half);
+            }
+        }
+        g.set_done();
+        self.shared.goroutine_finished(g.id);
+    }
+
+    fn take_stack(&mut self) -> Stack {
+        if let Some(stack) = self.stacks.pop() {
+            return stack;
+        }
+        if let Err(err) = self.shared.stacks.take_batch(&mut self.stacks, WORKER_CACHE / 4) {
+            // Like Go's "fatal error: out of memory": no goroutine can run without a stack.
+            eprintln!("fatal error: {err}");
+            std::process::abort();
+        }
+        self.stacks.pop().expect("take_batch yields at least one stack")
+    }
+
+    /// Park until there may be work. On return the worker counts as searching.
+    fn sleep(&mut self) {
+        let shared = self.shared.clone();
+        shared.idle.register_sleeper(self.index, self.searching);
+        self.searching = false;
+        let due_timer = shared.timers.next_deadline().is_some_and(|d| d <= shared.now_nanos());
+        if shared.has_queued_work() || due_timer || shared.is_shutdown() {
+            shared.idle.unregister_sleeper(self.index);
+            self.searching = true;
+            return;
+        }
+        let keeper = shared.timers.next_deadline().and_then(|d| shared.try_become_timer_keeper(self.index).then_some(d));
+        match keeper {
+            Some(deadline) => {
+                let wait = deadline.saturating_sub(shared.now_nanos());
+                self.slot().parker.park_timeout(Duration::from_nanos(wait));
+                shared.release_timer_keeper(self.index);
+            }
+            None => self.slot().parker.park(),
+        }
+        shared.idle.unregister_sleeper(self.index);
+        self.searching = true;
+    }
+
+    fn spare_still_needed(&self) -> bool {
+        let shared = &self.shared;
+        shared.active_spares.load(Ordering::Acquire) <= shared.stuck.load(Ordering::Acquire)
+    }
+
+    /// A spare whose stuck worker came back: hand its work to the others and wait to be
+    /// needed again. Returns false on shutdown.
+    fn retire(&mut self) -> bool {
+        let shared = self.shared.clone();
+        {
+            let _guard = shared.spares.lock().unwrap_or_else(|e| e.into_inner());
+            if self.spare_still_needed() {
+                return true;
+            }
+            self.slot().set_active(false);
+            shared.active_spares.fetch_sub(1, Ordering::AcqRel);
+        }
+        if self.searching {
+            self.searching = false;
+            shared.idle.stop_searching(&shared);
+        }
+        if self.slot().hand_off_queue(&shared) > 0 {
+            shared.idle.notify_work(&shared);
+        }
+        while !self.slot().is_active() {
+            if shared.is_shutdown() {
+                return false;
+            }
+            self.slot().parker.park();
+        }
+        true
+    }
+}
+
+impl Shared {
+    fn try_become_timer_keeper(&self, index: usize) -> bool {
+        self.timer_keeper.compare_exchange(usize::MAX, index, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    fn release_timer_keeper(&self, index: usize) {
+        let _ = self.timer_keeper.compare_exchange(index, usize::MAX, Ordering::AcqRel, Ordering::Acquire);
+    }
+}

@@ -1,0 +1,286 @@
+//! Starting goroutines (`go`), waiting for them (`JoinHandle`), and reporting panics
+//! that nobody is waiting to receive.
+//!
+//! A goroutine's result goes into a [`JoinState`] shared with its handle. If the
+//! goroutine panics and no handle will ever `join` it (the handle was dropped before or
+//! after the panic), the panic is an *orphan*: as in Go, where an unrecovered panic in
+//! any goroutine crashes the program, it is printed as
+//! `panic in goroutine N (spawned at file:line): message` and makes `run` panic.
+
+use std::any::Any;
+use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::thread;
+
+use crate::goroutine::{self, Switch};
+use crate::park::{self, Unparker, WaitReason};
+use crate::sched::Shared;
+
+/// What happens to a panic nobody will join.
+pub(crate) enum OrphanPolicy {
+    /// Print it and end the runtime (plain `go`).
+    FailRuntime(Arc<Shared>),
+    /// Let the enclosing `scope` panic once its goroutines are done.
+    Scope(Arc<AtomicBool>),
+}
+
+pub(crate) struct JoinState<T> {
+    inner: Mutex<JoinInner<T>>,
+    finished: AtomicBool,
+    site: &'static Location<'static>,
+    policy: OrphanPolicy,
+}
+
+struct JoinInner<T> {
+    result: Option<thread::Result<T>>,
+    waiter: Option<Unparker>,
+    handle_alive: bool,
+    /// Where and how it panicked (from the panic hook), for an orphan report.
+    panic_info: Option<String>,
+}
+
+impl<T> JoinState<T> {
+    pub(crate) fn new(site: &'static Location<'static>, policy: OrphanPolicy) -> Arc<Self> {
+        Arc::new(JoinState {
+            inner: Mutex::new(JoinInner { result: None, waiter: None, handle_alive: true, panic_info: None }),
+            finished: AtomicBool::new(false),
+            site,
+            policy,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, JoinInner<T>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Called by the goroutine itself with its outcome.
+    pub(crate) fn complete(&self, id: u64, result: thread::Result<T>) {
+        let panic_info = result.is_err().then(take_panic_info).flatten();
+        let mut inner = self.lock();
+        let waiter = inner.waiter.take();
+        let orphan = if inner.handle_alive {
+            inner.result = Some(result);
+            inner.panic_info = panic_info;
+            None
+        } else {
+            result.err().map(|payload| (payload, panic_info))
+        };
+        self.finished.store(true, Ordering::Release);
+        drop(inner);
+        if let Some((payload, info)) = orphan {
+            self.report_orphan(id, &*payload, info);
+        }
+        if let Some(w) = waiter {
+            w.unpark();
+        }
+    }
+
+    pub(crate) fn join(&self) -> thread::Result<T> {
+        loop {
+            let mut inner = self.lock();
+            if let Some(result) = inner.result.take() {
+                return result;
+            }
+            inner.waiter = Some(park::current());
+            drop(inner);
+            park::park(WaitReason::Join);
+        }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    /// The handle goes away: a panic already waiting in it becomes an orphan.
+    pub(crate) fn detach(&self, id: u64) {
+        let mut inner = self.lock();
+        inner.handle_alive = false;
+        let orphan = match inner.result.take() {
+            Some(Err(payload)) => Some((payload, inner.panic_info.take())),
+            _ => None,
+        };
+        drop(inner);
+        if let Some((payload, info)) = orphan {
+            self.report_orphan(id, &*payload, info);
+        }
+    }
+
+    fn report_orphan(&self, id: u64, payload: &(dyn Any + Send), info: Option<String>) {
+        match &self.policy {
+            OrphanPolicy::Scope(flag) => flag.store(true, Ordering::Release),
+            OrphanPolicy::FailRuntime(rt) => {
+                let report = format!(
+                    "panic in goroutine {id} (spawned at {}): {}",
+                    self.site,
+                    payload_message(payload)
+                );
+                match info {
+                    Some(info) => eprintln!("{report}\n{info}"),
+                    None => eprintln!("{report}"),
+                }
+                rt.record_failure(report);
+            }
+        }
+    }
+}
+
+/// The text of a panic payload (`&str` or `String`), as std prints it.
+pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_string()
+    }
+}
+
+/// Install (once per process) a panic hook that, for panics inside goroutines other than
+/// `main`, records where it happened (and the backtrace, per `RUST_BACKTRACE`) for the
+/// orphan report instead of printing: a joined goroutine's panic is its joiner's to show.
+/// Everything else goes to the previous hook unchanged.
+pub(crate) fn install_panic_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if let Some(g) = goroutine::current_ptr() {
+                // SAFETY: the running goroutine is alive while it runs.
+                let g = unsafe { &*g };
+                if g.id != 1 {
+                    let location = info.location().map(|l| l.to_string()).unwrap_or_default();
+                    let backtrace = std::backtrace::Backtrace::capture();
+                    let text = match backtrace.status() {
+                        std::backtrace::BacktraceStatus::Captured => {
+                            format!("  at {location}\n{backtrace}")
+                        }
+                        _ => format!("  at {location}"),
+                    };
+                    *g.panic_info.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+                    return;
+                }
+            }
+            previous(info);
+        }));
+    });
+}
+
+fn take_panic_info() -> Option<String> {
+    let g = goroutine::current_ptr()?;
+    // SAFETY: the running goroutine is alive while it runs.
+    let g = unsafe { &*g };
+    let info = g.panic_info.lock().unwrap_or_else(|e| e.into_inner()).take();
+    info
+}
+
+/// Start a goroutine of `rt` running `f`, delivering its outcome to `state`.
+pub(crate) fn spawn_with_state<F, T>(
+    rt: &Arc<Shared>,
+    site: &'static Location<'static>,
+    state: Arc<JoinState<T>>,
+    f: F,
+) -> u64
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    rt.spawn(
+        site,
+        Box::new(move || {
+            let result = panic::catch_unwind(AssertUnwindSafe(f));
+            let id = goroutine::current_ptr().map_or(0, |g| {
+                // SAFETY: the running goroutine is alive while it runs.
+                unsafe { (*g).id }
+            });
+            state.complete(id, result);
+        }),
+    )
+}
+
+/// The runtime of the calling goroutine, or a panic that says to use `goru::run`.
+#[track_caller]
+pub(crate) fn current_runtime(what: &str) -> Arc<Shared> {
+    match goroutine::current_ptr() {
+        // SAFETY: the running goroutine is alive while it runs.
+        Some(g) => unsafe { (*g).runtime.clone() },
+        None => panic!(
+            "goru::{what} called outside a goru runtime: goroutines need one; wrap the \
+             program in goru::run(|| ...) or use #[goru::main]"
+        ),
+    }
+}
+
+/// Start a goroutine running `f`, as Go's `go f()`.
+///
+/// Returns a [`JoinHandle`]; dropping it detaches the goroutine. Must be called from
+/// inside a runtime ([`run`](crate::run)); elsewhere it panics with a message that says so.
+///
+/// ```
+/// goru::run(|| {
+///     let h = goru::go(|| 6 * 7);
+///     assert_eq!(h.join().unwrap(), 42);
+/// });
+/// ```
+#[track_caller]
+pub fn go<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let site = Location::caller();
+    let rt = current_runtime("go");
+    let state = JoinState::new(site, OrphanPolicy::FailRuntime(rt.clone()));
+    let id = spawn_with_state(&rt, site, state.clone(), f);
+    JoinHandle { state, id, _not_clone: PhantomData }
+}
+
+/// An owned permission to wait for a goroutine's result; dropping it detaches.
+pub struct JoinHandle<T> {
+    state: Arc<JoinState<T>>,
+    id: u64,
+    _not_clone: PhantomData<()>,
+}
+
+impl<T> JoinHandle<T> {
+    /// Wait for the goroutine to finish; `Err` holds its panic payload.
+    ///
+    /// Parks the calling goroutine (or blocks the calling thread outside a runtime).
+    pub fn join(self) -> thread::Result<T> {
+        self.state.join()
+        // Drop runs next and finds the result taken: nothing is reported.
+    }
+
+    /// Whether the goroutine has finished running.
+    pub fn is_finished(&self) -> bool {
+        self.state.is_finished()
+    }
+
+    /// The goroutine's id (the main goroutine is 1).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        self.state.detach(self.id);
+    }
+}
+
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinHandle").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+/// Let other goroutines run, as Go's `runtime.Gosched`: the caller goes to the back of
+/// its worker's queue. On a plain thread it yields the thread.
+pub fn yield_now() {
+    match goroutine::current_ptr() {
+        // SAFETY: the running goroutine is alive while it runs; we are on its stack.
+        Some(g) => unsafe { (*g).suspend(Switch::Yield) },
+        None => thread::yield_now(),
+    }
+}
