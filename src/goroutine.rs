@@ -74,6 +74,8 @@ pub(crate) struct Goroutine {
     yielder: Cell<*const Yielder<(), Switch>>,
     /// Guard page range and usable size of its stack, once it has one (owner only).
     pub(crate) stack_info: Cell<((usize, usize), usize)>,
+    /// Its slot in the runtime's registry (`sched::registry`).
+    pub(crate) registry_slot: AtomicU32,
     /// Where and how it panicked, captured by the panic hook for the report.
     pub(crate) panic_info: Mutex<Option<String>>,
 }
@@ -114,6 +116,7 @@ impl GoRef {
             body: UnsafeCell::new(Body::Pending(body)),
             yielder: Cell::new(std::ptr::null()),
             stack_info: Cell::new(((0, 0), 0)),
+            registry_slot: AtomicU32::new(u32::MAX),
             panic_info: Mutex::new(None),
         }))
     }
@@ -127,6 +130,16 @@ impl GoRef {
     pub(crate) unsafe fn from_raw(ptr: *const Goroutine) -> GoRef {
         // SAFETY: per the contract, ptr is an Arc pointer whose count we now own.
         GoRef(unsafe { Arc::from_raw(ptr) })
+    }
+
+    /// # Safety
+    /// `ptr` must point to a live goroutine (from [`GoRef::as_ptr`]).
+    pub(crate) unsafe fn clone_from_ptr(ptr: *const Goroutine) -> GoRef {
+        // SAFETY: per the contract the Arc is alive; we add the count we return.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            GoRef::from_raw(ptr)
+        }
     }
 
     pub(crate) fn as_ptr(&self) -> *const Goroutine {
@@ -240,12 +253,6 @@ pub(crate) fn current_ptr() -> Option<*const Goroutine> {
 /// A counted reference to the goroutine running on this thread, if any.
 #[inline(never)]
 pub(crate) fn current() -> Option<GoRef> {
-    current_ptr().map(|p| {
-        // SAFETY: p is the running goroutine, kept alive by its worker's reference; we
-        // take one more count for the returned GoRef.
-        unsafe {
-            Arc::increment_strong_count(p);
-            GoRef::from_raw(p)
-        }
-    })
+    // SAFETY: the running goroutine is kept alive by its worker's reference.
+    current_ptr().map(|p| unsafe { GoRef::clone_from_ptr(p) })
 }

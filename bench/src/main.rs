@@ -1,1 +1,67 @@
-fn main() {}
+//! goru's benchmark harness: every workload on goru and on its peers, in one run.
+//!
+//! ```text
+//! cargo run --release -p goru-bench [-- FILTER]     # or scripts/bench.sh, which installs Go
+//! ```
+//!
+//! Each workload runs `BENCH_REPS` times (default 5) per runtime, all with
+//! `BENCH_WORKERS` worker threads (default 2, as in DESIGN.md's targets). The table
+//! shows each runtime's median and the ratio `peer / goru`: above 1.00 goru is faster.
+//! Go runs the same workloads from `bench/go/main.go`, built on the fly when `go` is on
+//! the PATH (scripts/bench.sh installs Debian's golang-go when it is not).
+//!
+//! Every Rust runtime here (goru, may, tokio, threads) uses mimalloc as the global
+//! allocator, so no peer is slowed by glibc malloc's arena locks, and Go brings its own.
+
+mod go_peer;
+mod report;
+mod workloads;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use report::{Row, Table};
+
+pub struct Settings {
+    pub workers: usize,
+    pub reps: usize,
+}
+
+fn main() {
+    let filter = std::env::args().nth(1).unwrap_or_default();
+    let settings = Settings {
+        workers: env_or("BENCH_WORKERS", 2),
+        reps: env_or("BENCH_REPS", 5),
+    };
+    may::config().set_workers(settings.workers).set_stack_size(0x2000);
+    let go = go_peer::GoPeer::build();
+    println!(
+        "goru benchmarks: {} workers, median of {} runs; ratio = peer time / goru time (> 1: goru is faster)\n",
+        settings.workers, settings.reps
+    );
+    let mut table = Table::default();
+    for workload in workloads::all() {
+        if !workload.name.contains(&filter) {
+            continue;
+        }
+        eprintln!("running {} ...", workload.name);
+        let mut row = Row::new(workload.name, workload.unit);
+        for (peer, run) in workload.runs.iter() {
+            row.add(peer, report::median(settings.reps, || run(&settings)));
+        }
+        if let Some(go) = &go {
+            if let Some(samples) = go.run(workload.go_name, &settings) {
+                row.add("go", report::median_of(samples));
+            }
+        }
+        table.push(row);
+    }
+    table.print();
+    if go.is_none() {
+        println!("\n(go was not found: run scripts/bench.sh to install golang-go and compare with Go)");
+    }
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}

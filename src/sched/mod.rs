@@ -33,9 +33,10 @@ pub(crate) mod context;
 mod idle;
 mod monitor;
 pub(crate) mod queue;
+mod registry;
 pub(crate) mod worker;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,6 +49,7 @@ use crate::stack::StackPool;
 use crate::time::timers::Timers;
 
 pub(crate) use idle::Idle;
+use registry::Registry;
 use worker::WorkerSlot;
 
 /// Scheduling rounds between two looks at the global queue (Go uses 61 too).
@@ -88,11 +90,9 @@ pub(crate) struct Shared {
     pub(crate) run_parker: Arc<ThreadParker>,
     /// The report of a panic nobody will join; makes `run` panic.
     failure: Mutex<Option<String>>,
-    /// Every live goroutine, for the dump; sharded by id to keep spawn cheap.
-    registry: Box<[Mutex<HashMap<u64, GoRef>>]>,
+    /// Every live goroutine, for the dump.
+    registry: Registry,
 }
-
-const REGISTRY_SHARDS: usize = 64;
 
 impl Shared {
     pub(crate) fn new(config: Config) -> Arc<Shared> {
@@ -117,7 +117,7 @@ impl Shared {
             threads: Mutex::new(Vec::new()),
             run_parker: Arc::new(ThreadParker::default()),
             failure: Mutex::new(None),
-            registry: (0..REGISTRY_SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            registry: Registry::new(),
         })
     }
 
@@ -189,21 +189,15 @@ impl Shared {
         self.live.load(Ordering::Acquire)
     }
 
-    pub(crate) fn goroutine_finished(&self, id: u64) {
-        self.registry_shard(id).remove(&id);
+    /// Called by the worker that ran `g` to completion, while it still holds `g`.
+    pub(crate) fn goroutine_finished(&self, g: &GoRef) {
+        self.registry.remove(g);
         self.live.fetch_sub(1, Ordering::AcqRel);
-    }
-
-    fn registry_shard(&self, id: u64) -> std::sync::MutexGuard<'_, HashMap<u64, GoRef>> {
-        self.registry[id as usize % REGISTRY_SHARDS].lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A snapshot of every live goroutine, ordered by id.
     pub(crate) fn goroutines(&self) -> Vec<GoRef> {
-        let mut all: Vec<GoRef> =
-            self.registry.iter().flat_map(|m| m.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect::<Vec<_>>()).collect();
-        all.sort_by_key(|g| g.id);
-        all
+        self.registry.snapshot()
     }
 
     pub(crate) fn record_failure(&self, report: String) {
@@ -228,7 +222,7 @@ impl Shared {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.live.fetch_add(1, Ordering::AcqRel);
         let g = GoRef::new(id, site, self.clone(), body);
-        self.registry_shard(id).insert(id, g.clone());
+        self.registry.insert(&g);
         match self.local_slot() {
             Some(slot) => slot.push_local(g, self),
             None => self.push_global(vec![g]),

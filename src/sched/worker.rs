@@ -321,7 +321,7 @@ impl Worker {
             }
         }
         g.set_done();
-        self.shared.goroutine_finished(g.id);
+        self.shared.goroutine_finished(&g);
     }
 
     fn take_stack(&mut self) -> Stack {

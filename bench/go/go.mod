@@ -1,0 +1,3 @@
+module gorubench
+
+go 1.19

@@ -1,0 +1,31 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+/// Set in a child process started by [`run_in_child`].
+pub const CHILD_ENV: &str = "GORU_TEST_CHILD";
+
+/// Whether this process is a child started to run one test alone.
+pub fn is_child() -> bool {
+    std::env::var_os(CHILD_ENV).is_some()
+}
+
+/// Run the test `name` of the current test binary alone in a fresh process (so that
+/// it can crash, or measure memory without other tests running beside it).
+pub fn run_in_child(name: &str, envs: &[(&str, &str)]) -> Output {
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut cmd = Command::new(exe);
+    cmd.args(["--exact", name, "--nocapture", "--include-ignored", "--test-threads=1"]).env(CHILD_ENV, "1");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("start the child test process")
+}
+
+/// Resident memory of this process, in bytes.
+pub fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("read /proc/self/statm");
+    let resident: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    resident * 4096
+}

@@ -1,0 +1,123 @@
+//! Goroutine stacks: overflow reporting, reuse, and a million parked goroutines.
+
+mod common;
+
+use std::os::unix::process::ExitStatusExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{is_child, rss_bytes, run_in_child};
+
+#[inline(never)]
+fn recurse(depth: u64, sink: &AtomicUsize) -> u64 {
+    let buf = [depth as u8; 512];
+    sink.fetch_add(buf[(depth % 512) as usize] as usize, Ordering::Relaxed);
+    if depth == u64::MAX {
+        return 0;
+    }
+    recurse(depth + 1, sink) + std::hint::black_box(buf)[0] as u64
+}
+
+#[test]
+fn overflow_child() {
+    if !is_child() {
+        return;
+    }
+    let rt = goru::Runtime::builder().workers(1).stack_size(64 * 1024).build().unwrap();
+    rt.run(|| {
+        let sink = AtomicUsize::new(0);
+        goru::go(move || recurse(0, &sink)).join().unwrap();
+    });
+}
+
+#[test]
+fn stack_overflow_names_the_goroutine_and_the_setting() {
+    let out = run_in_child("overflow_child", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("goroutine 2 stack overflow (stack size 64 KiB): raise it with Builder::stack_size"),
+        "stderr was: {stderr}"
+    );
+    assert_eq!(out.status.signal(), Some(libc_sigabrt()), "the process aborts: {:?}", out.status);
+}
+
+fn libc_sigabrt() -> i32 {
+    6
+}
+
+#[test]
+fn unrelated_segfaults_still_crash_normally_child() {
+    if !is_child() {
+        return;
+    }
+    goru::run(|| {
+        // SAFETY: deliberately faulting outside any goroutine guard page (test only).
+        unsafe { std::ptr::write_volatile(8 as *mut u64, 1) };
+    });
+}
+
+#[test]
+fn a_fault_that_is_not_a_stack_overflow_is_passed_on() {
+    let out = run_in_child("unrelated_segfaults_still_crash_normally_child", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("stack overflow (stack size"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(11), "SIGSEGV as usual: {:?}", out.status);
+}
+
+#[test]
+fn memory_growth_child() {
+    if !is_child() {
+        return;
+    }
+    let rt = goru::Runtime::builder().workers(2).build().unwrap();
+    let mut after_round = Vec::new();
+    for _ in 0..10 {
+        rt.run(|| {
+            let hs: Vec<_> = (0..100_000u64)
+                .map(|i| {
+                    goru::go(move || {
+                        // Touch a little stack so stacks are really used.
+                        let buf = std::hint::black_box([i as u8; 2048]);
+                        buf[100] as u64 + i
+                    })
+                })
+                .collect();
+            let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+            assert_eq!(sum, (0..100_000u64).map(|i| (i as u8) as u64 + i).sum::<u64>());
+        });
+        after_round.push(rss_bytes());
+    }
+    let growth = after_round[9] as i64 - after_round[2] as i64;
+    println!("rss after each round (MiB): {:?}", after_round.iter().map(|b| b >> 20).collect::<Vec<_>>());
+    assert!(growth < 48 << 20, "RSS grew by {} MiB between rounds 3 and 10", growth >> 20);
+}
+
+#[test]
+fn no_memory_growth_across_rounds_of_100k_goroutines() {
+    let out = run_in_child("memory_growth_child", &[]);
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+/// Goroutine `depth` of a chain: spawns the next and waits for it, so that at the
+/// bottom every goroutine of the chain is parked in `join` at once.
+fn chain(depth: usize, total: usize, report: &'static std::sync::Mutex<Option<(usize, usize)>>) {
+    if depth == total {
+        *report.lock().unwrap() = Some((goru::runtime::num_goroutine(), rss_bytes()));
+        return;
+    }
+    goru::go(move || chain(depth + 1, total, report)).join().unwrap();
+}
+
+#[test]
+#[ignore = "a million goroutines: run in release by .ci/run (--include-ignored)"]
+fn one_million_parked_goroutines() {
+    const N: usize = 1_000_000;
+    static REPORT: std::sync::Mutex<Option<(usize, usize)>> = std::sync::Mutex::new(None);
+    let before = rss_bytes();
+    let rt = goru::Runtime::builder().workers(2).build().unwrap();
+    rt.run(|| chain(0, N, &REPORT));
+    let (live, rss) = REPORT.lock().unwrap().take().unwrap();
+    let per_goroutine = (rss - before) / N;
+    println!("{live} goroutines alive at once; RSS {} MiB; {per_goroutine} bytes per parked goroutine", rss >> 20);
+    assert_eq!(live, N + 1, "all of the chain (and main) alive at once");
+    assert!(per_goroutine < 8 * 1024, "{per_goroutine} bytes per parked goroutine");
+}
