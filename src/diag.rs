@@ -15,7 +15,7 @@ use crate::sched::Shared;
 impl Shared {
     /// Every goroutine of this runtime: id, state or wait reason, spawn site.
     pub(crate) fn dump(&self) -> String {
-        let now = self.now_nanos();
+        let now = self.now_nanos().max(self.coarse_nanos());
         let mut out = String::new();
         for g in self.goroutines() {
             let state = match g.state() {

@@ -225,7 +225,7 @@ impl Goroutine {
             return;
         }
         self.wait_reason.store(reason as u8, Ordering::Relaxed);
-        self.parked_at.store(self.runtime.nanos_since_start(), Ordering::Relaxed);
+        self.parked_at.store(self.runtime.coarse_nanos(), Ordering::Relaxed);
         self.suspend(Switch::Park);
         self.wait_reason.store(WaitReason::None as u8, Ordering::Relaxed);
     }

@@ -46,7 +46,7 @@ use std::time::{Duration, Instant};
 use crate::goroutine::GoRef;
 use crate::park::ThreadParker;
 use crate::stack::StackPool;
-use crate::time::timers::Timers;
+use crate::time::timers::{TimerAction, TimerKey, Timers};
 
 pub(crate) use idle::Idle;
 use registry::Registry;
@@ -71,7 +71,9 @@ pub(crate) struct Shared {
     pub(crate) slots: Box<[WorkerSlot]>,
     global: GlobalQueue,
     pub(crate) idle: Idle,
-    pub(crate) timers: Arc<Timers>,
+    pub(crate) timers: Timers,
+    /// The clock as last read by the scheduler (for wait durations in the dump).
+    coarse_now: AtomicU64,
     pub(crate) stacks: Arc<StackPool>,
     live: AtomicUsize,
     next_id: AtomicU64,
@@ -102,7 +104,8 @@ impl Shared {
             slots: (0..workers + MAX_SPARES).map(|i| WorkerSlot::new(i, i < workers)).collect(),
             global: GlobalQueue::default(),
             idle: Idle::new(),
-            timers: Timers::new(),
+            timers: Timers::new(workers),
+            coarse_now: AtomicU64::new(0),
             stacks: StackPool::for_size(config.stack_size),
             live: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
@@ -157,13 +160,15 @@ impl Shared {
         }
         self.monitor_parker.unpark();
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
-        for (index, handle) in threads {
-            // A worker inside a goroutine that never yields cannot be stopped; leave it
-            // (it exits when that goroutine next switches out). `running` is set before
-            // the worker checks `shutdown` (both SeqCst), so a worker seen idle here
-            // never starts another goroutine.
-            let busy = index != usize::MAX && self.slots[index].running.load(Ordering::SeqCst);
-            if !busy && handle.thread().id() != std::thread::current().id() {
+        // Idle workers exit at once. A worker inside a goroutine that never switches out
+        // cannot be stopped: after a grace period we leave it behind (it exits when that
+        // goroutine next switches out, without running another).
+        let grace = Instant::now() + Duration::from_millis(100);
+        for (_, handle) in threads {
+            while !handle.is_finished() && Instant::now() < grace {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            if handle.is_finished() && handle.thread().id() != std::thread::current().id() {
                 let _ = handle.join();
             }
         }
@@ -177,13 +182,6 @@ impl Shared {
         self.start.elapsed().as_nanos() as u64
     }
 
-    pub(crate) fn nanos_since_start(&self) -> u64 {
-        self.now_nanos()
-    }
-
-    pub(crate) fn deadline_nanos(&self, at: Instant) -> u64 {
-        at.saturating_duration_since(self.start).as_nanos() as u64
-    }
 
     pub(crate) fn live_goroutines(&self) -> usize {
         self.live.load(Ordering::Acquire)
@@ -312,7 +310,28 @@ impl Shared {
         if self.timers.next_deadline().is_none() {
             return 0;
         }
-        self.timers.fire_due(self.now_nanos())
+        let now = self.now_nanos();
+        self.coarse_now.store(now, Ordering::Relaxed);
+        self.timers.fire_due(now)
+    }
+
+    /// The clock as last read by the scheduler or monitor: cheap, a few ms stale at most.
+    pub(crate) fn coarse_nanos(&self) -> u64 {
+        self.coarse_now.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_coarse_nanos(&self, now: u64) {
+        self.coarse_now.store(now, Ordering::Relaxed);
+    }
+
+    /// Schedule a timer on the calling worker's heap and make sure it will be noticed.
+    pub(crate) fn add_timer(&self, deadline: u64, action: TimerAction) -> TimerKey {
+        let hint = self.local_slot().map_or(0, |s| s.index);
+        let (key, earliest) = self.timers.add(hint, deadline, action);
+        if earliest {
+            self.wake_timer_keeper();
+        }
+        key
     }
 }
 

@@ -41,7 +41,11 @@ pub(crate) fn run(shared: Arc<Shared>) {
         if shared.is_shutdown() {
             return;
         }
-        shared.fire_timers();
+        // Workers fire timers as they schedule; we step in only for timers overdue by
+        // a whole tick, which means every worker is busy with long-running goroutines.
+        let clock = shared.now_nanos();
+        shared.set_coarse_nanos(clock);
+        shared.timers.fire_due(clock.saturating_sub(TICK.as_nanos() as u64));
         let now = Instant::now();
         let mut any_running = false;
         for (slot, seen) in shared.slots.iter().zip(seen.iter_mut()) {
@@ -50,7 +54,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
             }
             let resumes = slot.resumes.load(Ordering::Relaxed);
             let slices = slot.slices.load(Ordering::Relaxed);
-            let running = slot.running.load(Ordering::SeqCst);
+            let running = slot.running.load(Ordering::Relaxed);
             any_running |= running;
             if !running || resumes != seen.resumes {
                 seen.resumes = resumes;
@@ -84,11 +88,13 @@ fn next_wait(shared: &Shared) -> Duration {
     }
 }
 
+/// Park while every worker sleeps. Dekker pair with the end of `Worker::sleep`: we
+/// announce ourselves before counting the sleepers, a waking worker leaves the sleepers
+/// before looking for us (all SeqCst), so one of the two always sees the other.
 fn sleep_until_workers_run(shared: &Shared) {
     shared.monitor_sleeping.store(true, Ordering::SeqCst);
-    // Re-check after announcing: a worker that started meanwhile may not have seen it.
-    let busy = shared.slots.iter().any(|s| s.running.load(Ordering::SeqCst));
-    if !busy && !shared.is_shutdown() {
+    let active = shared.workers + shared.active_spares.load(Ordering::SeqCst);
+    if shared.idle.sleeping() >= active && !shared.is_shutdown() {
         shared.monitor_parker.park();
     }
     shared.monitor_sleeping.store(false, Ordering::SeqCst);

@@ -19,6 +19,9 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use super::context;
 use super::queue::RunQueue;
 use super::{Shared, GLOBAL_POLL_INTERVAL};
+
+/// How far past the next timer an idle worker may sleep (see `sleep`).
+const TIMER_SLACK_NANOS: u64 = 200_000;
 use crate::goroutine::{Body, GoRef, Goroutine, Switch};
 use crate::park::ThreadParker;
 use crate::stack::overflow::{self, AltStack};
@@ -89,6 +92,9 @@ impl WorkerSlot {
 
     /// Any thread: take the `runnext` goroutine.
     pub(crate) fn take_next(&self) -> Option<GoRef> {
+        if self.runnext.load(Ordering::Relaxed).is_null() {
+            return None; // the common case, without a read-modify-write
+        }
         let p = self.runnext.swap(std::ptr::null_mut(), Ordering::AcqRel);
         // SAFETY: as in push_next, the swap transferred the reference to us.
         (!p.is_null()).then(|| unsafe { GoRef::from_raw(p) })
@@ -110,8 +116,9 @@ impl WorkerSlot {
 }
 
 /// The thread-private part of a worker.
-struct Worker {
-    shared: Arc<Shared>,
+struct Worker<'a> {
+    shared: &'a Shared,
+    slot: &'a WorkerSlot,
     index: usize,
     stacks: Vec<Stack>,
     searching: bool,
@@ -124,9 +131,12 @@ struct Worker {
 pub(crate) fn run(shared: Arc<Shared>, index: usize) {
     let _alt_stack = AltStack::ensure();
     context::set_current_worker(Arc::as_ptr(&shared), &shared.slots[index]);
+    // The worker borrows `shared` from this frame instead of cloning the Arc in its
+    // loops: an Arc clone is an atomic on a line every worker shares.
     let mut worker = Worker {
         rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
-        shared,
+        shared: &shared,
+        slot: &shared.slots[index],
         index,
         stacks: Vec::new(),
         searching: false,
@@ -134,15 +144,11 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize) {
         inherit_slice: false,
     };
     worker.main_loop();
-    worker.shared.stacks.put_batch(&mut worker.stacks);
+    shared.stacks.put_batch(&mut worker.stacks);
     context::set_current_worker(std::ptr::null(), std::ptr::null());
 }
 
-impl Worker {
-    fn slot(&self) -> &WorkerSlot {
-        &self.shared.slots[self.index]
-    }
-
+impl<'a> Worker<'a> {
     fn is_spare(&self) -> bool {
         self.index >= self.shared.workers
     }
@@ -166,9 +172,8 @@ impl Worker {
     }
 
     fn find_work(&mut self) -> Option<GoRef> {
+        let (shared, slot) = (self.shared, self.slot);
         self.round = self.round.wrapping_add(1);
-        let shared = self.shared.clone();
-        let slot = &shared.slots[self.index];
         if self.round % GLOBAL_POLL_INTERVAL == 0 {
             shared.fire_timers();
             if let Some(g) = shared.pop_global(&slot.queue) {
@@ -176,10 +181,11 @@ impl Worker {
                 return Some(g);
             }
         }
-        if slot.preempt.swap(false, Ordering::Relaxed) {
+        if slot.preempt.load(Ordering::Relaxed) {
             // Our time slice is over: the runnext goroutine waits its turn in the queue.
+            slot.preempt.store(false, Ordering::Relaxed);
             if let Some(g) = slot.take_next() {
-                slot.push_local(g, &shared);
+                slot.push_local(g, shared);
             }
         } else if let Some(g) = slot.take_next() {
             self.inherit_slice = true;
@@ -201,7 +207,7 @@ impl Worker {
     }
 
     fn steal(&mut self) -> Option<GoRef> {
-        let shared = self.shared.clone();
+        let shared = self.shared;
         if !self.searching {
             let active = shared.workers + shared.active_spares.load(Ordering::Relaxed);
             if !shared.idle.try_start_searching(active) {
@@ -217,11 +223,11 @@ impl Worker {
                 if victim.index == self.index || !victim.is_active() {
                     continue;
                 }
-                if let Some(g) = victim.queue.steal_into(&self.slot().queue) {
+                if let Some(g) = victim.queue.steal_into(&self.slot.queue) {
                     return Some(g);
                 }
             }
-            if let Some(g) = shared.pop_global(&self.slot().queue) {
+            if let Some(g) = shared.pop_global(&self.slot.queue) {
                 return Some(g);
             }
         }
@@ -237,44 +243,38 @@ impl Worker {
     }
 
     fn execute(&mut self, g: GoRef) {
-        let shared = self.shared.clone();
+        let (shared, slot) = (self.shared, self.slot);
         if self.searching {
             self.searching = false;
-            shared.idle.stop_searching(&shared);
+            shared.idle.stop_searching(shared);
         }
-        let slot = &shared.slots[self.index];
-        slot.running.store(true, Ordering::SeqCst);
         if shared.is_shutdown() {
-            slot.running.store(false, Ordering::SeqCst);
             std::mem::forget(g); // abandoned with the runtime (Shared::shutdown)
             return;
         }
-        // `running` is stored before this load, the monitor's flag before its look at
-        // `running` (both SeqCst): a sleeping monitor is always woken to watch us.
-        if shared.monitor_sleeping.load(Ordering::SeqCst) {
-            shared.monitor_parker.unpark();
-        }
         g.set_running();
-        slot.resumes.fetch_add(1, Ordering::Relaxed);
+        // Only this thread writes its counters: plain stores, no read-modify-write.
+        slot.resumes.store(slot.resumes.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         if !self.inherit_slice {
-            slot.slices.fetch_add(1, Ordering::Relaxed);
+            slot.slices.store(slot.slices.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         }
+        slot.running.store(true, Ordering::Relaxed);
         context::set_current_goroutine(g.as_ptr());
         let result = self.resume(&g);
         context::set_current_goroutine(std::ptr::null());
-        slot.running.store(false, Ordering::SeqCst);
-        if slot.stuck.swap(false, Ordering::AcqRel) {
+        slot.running.store(false, Ordering::Relaxed);
+        if slot.stuck.load(Ordering::Relaxed) && slot.stuck.swap(false, Ordering::AcqRel) {
             shared.stuck.fetch_sub(1, Ordering::AcqRel);
         }
         match result {
             Some(Switch::Yield) => {
                 g.set_runnable();
-                slot.push_local(g, &shared);
+                slot.push_local(g, shared);
             }
             Some(Switch::Park) => {
                 if !g.finish_park() {
                     // Unparked before it was fully parked: runnable again at once.
-                    slot.push_next(g, &shared);
+                    slot.push_next(g, shared);
                 }
             }
             None => self.finish(g),
@@ -338,7 +338,7 @@ impl Worker {
 
     /// Park until there may be work. On return the worker counts as searching.
     fn sleep(&mut self) {
-        let shared = self.shared.clone();
+        let (shared, slot) = (self.shared, self.slot);
         shared.idle.register_sleeper(self.index, self.searching);
         self.searching = false;
         let due_timer = shared.timers.next_deadline().is_some_and(|d| d <= shared.now_nanos());
@@ -350,45 +350,52 @@ impl Worker {
         let keeper = shared.timers.next_deadline().and_then(|d| shared.try_become_timer_keeper(self.index).then_some(d));
         match keeper {
             Some(deadline) => {
-                let wait = deadline.saturating_sub(shared.now_nanos());
-                self.slot().parker.park_timeout(Duration::from_nanos(wait));
+                // Sleep a little past the deadline so that timers due close together fire
+                // in one batch instead of one wake-up each (Go rounds up to 1 ms).
+                let wait = deadline.saturating_sub(shared.now_nanos()) + TIMER_SLACK_NANOS;
+                slot.parker.park_timeout(Duration::from_nanos(wait));
                 shared.release_timer_keeper(self.index);
             }
-            None => self.slot().parker.park(),
+            None => slot.parker.park(),
         }
         shared.idle.unregister_sleeper(self.index);
         self.searching = true;
+        // Dekker pair with monitor::sleep_until_workers_run: we left the sleepers
+        // (SeqCst) before this load; it announces itself before counting sleepers.
+        if shared.monitor_sleeping.load(Ordering::SeqCst) {
+            shared.monitor_parker.unpark();
+        }
     }
 
     fn spare_still_needed(&self) -> bool {
-        let shared = &self.shared;
+        let shared = self.shared;
         shared.active_spares.load(Ordering::Acquire) <= shared.stuck.load(Ordering::Acquire)
     }
 
     /// A spare whose stuck worker came back: hand its work to the others and wait to be
     /// needed again. Returns false on shutdown.
     fn retire(&mut self) -> bool {
-        let shared = self.shared.clone();
+        let (shared, slot) = (self.shared, self.slot);
         {
             let _guard = shared.spares.lock().unwrap_or_else(|e| e.into_inner());
             if self.spare_still_needed() {
                 return true;
             }
-            self.slot().set_active(false);
+            slot.set_active(false);
             shared.active_spares.fetch_sub(1, Ordering::AcqRel);
         }
         if self.searching {
             self.searching = false;
-            shared.idle.stop_searching(&shared);
+            shared.idle.stop_searching(shared);
         }
-        if self.slot().hand_off_queue(&shared) > 0 {
-            shared.idle.notify_work(&shared);
+        if slot.hand_off_queue(shared) > 0 {
+            shared.idle.notify_work(shared);
         }
-        while !self.slot().is_active() {
+        while !slot.is_active() {
             if shared.is_shutdown() {
                 return false;
             }
-            self.slot().parker.park();
+            slot.parker.park();
         }
         true
     }

@@ -5,14 +5,13 @@
 
 pub(crate) mod timers;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 pub use std::time::Instant;
 
 use crate::goroutine;
 use crate::park::{self, WaitReason};
+use timers::TimerAction;
 
 /// Pause the current goroutine for at least `d`, as Go's `time.Sleep`.
 ///
@@ -35,22 +34,10 @@ pub fn sleep(d: Duration) {
         std::thread::sleep(d);
         return;
     };
-    let rt = g.runtime.clone();
+    let rt = &g.runtime;
     let deadline = rt.now_nanos().saturating_add(d.as_nanos().min(u64::MAX as u128) as u64);
-    let fired = Arc::new(AtomicBool::new(false));
-    let on_fire = {
-        let fired = fired.clone();
-        let unparker = park::Unparker::Goroutine(g);
-        Box::new(move || {
-            fired.store(true, Ordering::Release);
-            unparker.unpark();
-        })
-    };
-    let (_key, earliest) = rt.timers.add(deadline, on_fire);
-    if earliest {
-        rt.wake_timer_keeper();
-    }
-    while !fired.load(Ordering::Acquire) {
+    let timer = rt.add_timer(deadline, TimerAction::Unpark(park::Unparker::Goroutine(g.clone())));
+    while !timer.has_fired() {
         park::park(WaitReason::Sleep);
     }
 }

@@ -1,56 +1,95 @@
-//! A runtime's timers: a min-heap of deadlines with an action each.
+//! A runtime's timers: per-worker min-heaps of deadlines, each with an action.
 //!
-//! Workers fire due timers from their scheduling loop; the idle worker that holds the
-//! "timer keeper" role sleeps only until the earliest deadline; the monitor thread fires
-//! them too, so a runtime whose workers are all busy still delivers timers on time.
-//! `next` mirrors the earliest deadline in an atomic so that the scheduler can check for
-//! due timers without taking the lock.
+//! Each regular worker owns one heap (Go's per-P timers): a goroutine adds its timers to
+//! the heap of the worker it runs on, so workers do not contend for one lock; timers
+//! added from other threads go to heap 0. Every worker fires every heap's due timers
+//! from its scheduling loop, the idle worker that holds the "timer keeper" role sleeps
+//! only until the earliest deadline of all heaps, and the monitor thread fires timers
+//! that are overdue because every worker is busy. Each heap mirrors its earliest
+//! deadline in an atomic, so checking for due timers takes no lock.
 //!
-//! A stopped timer stays in the heap, marked, and is dropped when it surfaces or when
+//! A node's action is owned by whoever moves it out of `PENDING` (to `FIRED` or
+//! `STOPPED`) with a CAS; that CAS is the only synchronisation the action needs.
+//!
+//! A stopped timer stays in its heap, marked, and is dropped when it surfaces or when
 //! stopped timers outnumber live ones (the heap is then rebuilt), so cancelling many
 //! long timers does not grow memory without bound.
 
+use std::cell::UnsafeCell;
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::park::Unparker;
+
 const PENDING: u8 = 0;
 const FIRED: u8 = 1;
 const STOPPED: u8 = 2;
 
-type Action = Box<dyn FnOnce() + Send>;
+/// What a timer does when it fires.
+pub(crate) enum TimerAction {
+    /// Wake a parked goroutine or thread (sleeps, timeouts): no allocation beyond the node.
+    Unpark(Unparker),
+    /// Run a callback (timer channels, context deadlines).
+    #[allow(dead_code)]
+    Call(Box<dyn FnOnce() + Send>),
+}
+
+impl TimerAction {
+    fn run(self) {
+        match self {
+            TimerAction::Unpark(u) => u.unpark(),
+            TimerAction::Call(f) => f(),
+        }
+    }
+}
 
 struct TimerNode {
     state: AtomicU8,
-    action: Mutex<Option<Action>>,
+    /// Taken by the winner of the CAS out of PENDING (module docs).
+    action: UnsafeCell<Option<TimerAction>>,
+}
+
+// SAFETY: `action` is only touched by the one thread whose CAS moved `state` out of
+// PENDING, and TimerAction is Send.
+unsafe impl Sync for TimerNode {}
+
+impl TimerNode {
+    /// Move out of PENDING into `to`; on success, the action is ours.
+    fn claim(&self, to: u8) -> Option<TimerAction> {
+        self.state.compare_exchange(PENDING, to, Ordering::AcqRel, Ordering::Acquire).ok()?;
+        // SAFETY: the successful CAS makes us the action's only user (module docs).
+        unsafe { (*self.action.get()).take() }
+    }
 }
 
 /// A handle on one scheduled timer.
 pub(crate) struct TimerKey {
     node: Arc<TimerNode>,
-    timers: Arc<Timers>,
+    heap: Arc<TimerHeap>,
 }
 
 impl TimerKey {
     /// Stop the timer; true if it had not fired yet (its action will never run).
+    #[allow(dead_code)]
     pub(crate) fn stop(&self) -> bool {
-        // Under the heap lock, so that the stopped count agrees with the heap.
-        let mut heap = self.timers.heap.lock().unwrap_or_else(|e| e.into_inner());
-        let stopped = self
-            .node
-            .state
-            .compare_exchange(PENDING, STOPPED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if stopped {
-            heap.stopped += 1;
-            self.timers.maybe_compact(&mut heap);
-        }
-        drop(heap);
-        if stopped {
-            self.node.action.lock().unwrap_or_else(|e| e.into_inner()).take();
-        }
-        stopped
+        let action = {
+            // Under the heap lock, so that the stopped count agrees with the heap.
+            let mut heap = self.heap.heap.lock().unwrap_or_else(|e| e.into_inner());
+            let action = self.node.claim(STOPPED);
+            if action.is_some() {
+                heap.stopped += 1;
+                self.heap.maybe_compact(&mut heap);
+            }
+            action
+        };
+        action.is_some() // dropped here, outside the lock
+    }
+
+    /// Whether the timer has fired (its action has run or is running).
+    pub(crate) fn has_fired(&self) -> bool {
+        self.node.state.load(Ordering::Acquire) == FIRED
     }
 }
 
@@ -86,81 +125,14 @@ struct Heap {
     stopped: usize,
 }
 
-/// Timers keyed by nanoseconds on the runtime's clock.
-pub(crate) struct Timers {
+/// One heap of timers keyed by nanoseconds on the runtime's clock.
+struct TimerHeap {
     heap: Mutex<Heap>,
     /// Earliest deadline in the heap, `u64::MAX` when empty.
     next: AtomicU64,
 }
 
-impl Timers {
-    pub(crate) fn new() -> Arc<Timers> {
-        Arc::new(Timers {
-            heap: Mutex::new(Heap::default()),
-            next: AtomicU64::new(u64::MAX),
-        })
-    }
-
-    /// The earliest deadline, if any timer is pending.
-    pub(crate) fn next_deadline(&self) -> Option<u64> {
-        let n = self.next.load(Ordering::Acquire);
-        (n != u64::MAX).then_some(n)
-    }
-
-    /// Timers in the heap that have neither fired nor been stopped.
-    pub(crate) fn pending(&self) -> usize {
-        let heap = self.heap.lock().unwrap_or_else(|e| e.into_inner());
-        heap.entries.len() - heap.stopped
-    }
-
-    /// Schedule `action` at `deadline`; returns its key and whether it is now the earliest.
-    pub(crate) fn add(self: &Arc<Self>, deadline: u64, action: Action) -> (TimerKey, bool) {
-        let node = Arc::new(TimerNode { state: AtomicU8::new(PENDING), action: Mutex::new(Some(action)) });
-        let mut heap = self.heap.lock().unwrap_or_else(|e| e.into_inner());
-        heap.seq += 1;
-        let seq = heap.seq;
-        heap.entries.push(Entry { deadline, seq, node: node.clone() });
-        let earliest = deadline < self.next.load(Ordering::Relaxed);
-        if earliest {
-            self.next.store(deadline, Ordering::Release);
-        }
-        drop(heap);
-        (TimerKey { node, timers: self.clone() }, earliest)
-    }
-
-    /// Run the actions of every timer due at `now`; returns how many fired.
-    pub(crate) fn fire_due(&self, now: u64) -> usize {
-        if self.next.load(Ordering::Acquire) > now {
-            return 0;
-        }
-        let mut due = Vec::new();
-        {
-            let mut heap = self.heap.lock().unwrap_or_else(|e| e.into_inner());
-            while heap.entries.peek().is_some_and(|e| e.deadline <= now) {
-                let entry = heap.entries.pop().expect("peeked");
-                if entry
-                    .node
-                    .state
-                    .compare_exchange(PENDING, FIRED, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-                {
-                    due.push(entry.node);
-                } else {
-                    heap.stopped -= 1;
-                }
-            }
-            self.publish_next(&heap);
-        }
-        let fired = due.len();
-        for node in due {
-            let action = node.action.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(action) = action {
-                action();
-            }
-        }
-        fired
-    }
-
+impl TimerHeap {
     fn publish_next(&self, heap: &Heap) {
         let next = heap.entries.peek().map_or(u64::MAX, |e| e.deadline);
         self.next.store(next, Ordering::Release);
@@ -170,13 +142,87 @@ impl Timers {
     fn maybe_compact(&self, heap: &mut Heap) {
         if heap.stopped > 64 && heap.stopped * 2 > heap.entries.len() {
             let entries = std::mem::take(&mut heap.entries);
-            heap.entries = entries
-                .into_iter()
-                .filter(|e| e.node.state.load(Ordering::Acquire) == PENDING)
-                .collect();
+            heap.entries = entries.into_iter().filter(|e| e.node.state.load(Ordering::Acquire) == PENDING).collect();
             heap.stopped = 0;
             self.publish_next(heap);
         }
+    }
+
+    /// Claim every timer due at `now` (their actions are run by the caller, unlocked).
+    fn take_due(&self, now: u64, due: &mut Vec<TimerAction>) {
+        if self.next.load(Ordering::Acquire) > now {
+            return;
+        }
+        let mut heap = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+        while heap.entries.peek().is_some_and(|e| e.deadline <= now) {
+            let entry = heap.entries.pop().expect("peeked");
+            match entry.node.claim(FIRED) {
+                Some(action) => due.push(action),
+                None => heap.stopped -= 1,
+            }
+        }
+        self.publish_next(&heap);
+    }
+}
+
+/// All timer heaps of a runtime.
+pub(crate) struct Timers {
+    heaps: Box<[Arc<TimerHeap>]>,
+}
+
+impl Timers {
+    pub(crate) fn new(heaps: usize) -> Timers {
+        Timers {
+            heaps: (0..heaps.max(1))
+                .map(|_| Arc::new(TimerHeap { heap: Mutex::new(Heap::default()), next: AtomicU64::new(u64::MAX) }))
+                .collect(),
+        }
+    }
+
+    /// The earliest deadline, if any timer is pending.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        let n = self.heaps.iter().map(|h| h.next.load(Ordering::Acquire)).min().unwrap_or(u64::MAX);
+        (n != u64::MAX).then_some(n)
+    }
+
+    /// Timers that have neither fired nor been stopped.
+    #[allow(dead_code)]
+    pub(crate) fn pending(&self) -> usize {
+        self.heaps
+            .iter()
+            .map(|h| {
+                let heap = h.heap.lock().unwrap_or_else(|e| e.into_inner());
+                heap.entries.len() - heap.stopped
+            })
+            .sum()
+    }
+
+    /// Schedule `action` at `deadline` in heap `hint` (the calling worker's index).
+    /// Returns its key and whether it is now the earliest timer of all.
+    pub(crate) fn add(&self, hint: usize, deadline: u64, action: TimerAction) -> (TimerKey, bool) {
+        let earliest = self.next_deadline().is_none_or(|n| deadline < n);
+        let heap = &self.heaps[hint % self.heaps.len()];
+        let node = Arc::new(TimerNode { state: AtomicU8::new(PENDING), action: UnsafeCell::new(Some(action)) });
+        let mut h = heap.heap.lock().unwrap_or_else(|e| e.into_inner());
+        h.seq += 1;
+        let seq = h.seq;
+        h.entries.push(Entry { deadline, seq, node: node.clone() });
+        if deadline < heap.next.load(Ordering::Relaxed) {
+            heap.next.store(deadline, Ordering::Release);
+        }
+        drop(h);
+        (TimerKey { node, heap: heap.clone() }, earliest)
+    }
+
+    /// Run the actions of every timer due at `now`; returns how many fired.
+    pub(crate) fn fire_due(&self, now: u64) -> usize {
+        let mut due = Vec::new();
+        for heap in self.heaps.iter() {
+            heap.take_due(now, &mut due);
+        }
+        let fired = due.len();
+        due.into_iter().for_each(TimerAction::run);
+        fired
     }
 }
 
@@ -185,38 +231,46 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
+    fn call(f: impl FnOnce() + Send + 'static) -> TimerAction {
+        TimerAction::Call(Box::new(f))
+    }
+
     #[test]
-    fn fires_in_deadline_order_and_skips_stopped() {
-        let timers = Timers::new();
+    fn fires_in_deadline_order_across_heaps_and_skips_stopped() {
+        let timers = Timers::new(3);
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut keys = Vec::new();
-        for d in [30u64, 10, 20, 40] {
+        for (i, d) in [30u64, 10, 20, 40].into_iter().enumerate() {
             let order = order.clone();
-            keys.push(timers.add(d, Box::new(move || order.lock().unwrap().push(d))).0);
+            keys.push(timers.add(i, d, call(move || order.lock().unwrap().push(d))).0);
         }
         assert_eq!(timers.next_deadline(), Some(10));
         assert!(keys[3].stop(), "40 had not fired");
+        assert!(!keys[3].stop(), "stopping twice reports false");
         assert_eq!(timers.fire_due(25), 2);
+        assert!(keys[1].has_fired() && !keys[0].has_fired());
         assert!(!keys[1].stop(), "10 already fired");
         assert_eq!(timers.fire_due(100), 1);
-        assert_eq!(*order.lock().unwrap(), vec![10, 20, 30]);
+        let mut fired = order.lock().unwrap().clone();
+        fired.sort();
+        assert_eq!(fired, vec![10, 20, 30]);
         assert_eq!(timers.next_deadline(), None);
     }
 
     #[test]
     fn stopping_many_timers_compacts_the_heap() {
-        let timers = Timers::new();
+        let timers = Timers::new(1);
         let count = Arc::new(AtomicUsize::new(0));
         let keys: Vec<TimerKey> = (0..10_000u64)
             .map(|i| {
                 let count = count.clone();
-                timers.add(1_000_000 + i, Box::new(move || drop(count.fetch_add(1, Ordering::Relaxed)))).0
+                timers.add(0, 1_000_000 + i, call(move || drop(count.fetch_add(1, Ordering::Relaxed)))).0
             })
             .collect();
         for k in &keys[..9_990] {
             assert!(k.stop());
         }
-        assert!(timers.heap.lock().unwrap().entries.len() < 5_000, "stopped timers were compacted");
+        assert!(timers.heaps[0].heap.lock().unwrap().entries.len() < 5_000, "stopped timers were compacted");
         assert_eq!(timers.pending(), 10);
         timers.fire_due(u64::MAX - 1);
         assert_eq!(count.load(Ordering::Relaxed), 10);
