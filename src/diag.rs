@@ -26,7 +26,11 @@ impl Shared {
                 }
                 _ => "runnable".to_string(),
             };
-            let _ = writeln!(out, "goroutine {} [{state}]:\n    spawned at {}\n", g.id, g.spawn_site);
+            let _ = writeln!(
+                out,
+                "goroutine {} [{state}]:\n    spawned at {}\n",
+                g.id, g.spawn_site
+            );
         }
         out
     }

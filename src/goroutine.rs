@@ -156,7 +156,10 @@ impl GoRef {
                 _ if s & NOTIFIED != 0 => return,
                 _ => s | NOTIFIED,
             };
-            match self.state.compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire) {
+            match self
+                .state
+                .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) if next == RUNNABLE => {
                     self.runtime.ready(self.clone());
                     return;
@@ -198,7 +201,10 @@ impl Goroutine {
     /// Worker side, after `Switch::Park`: true if it is now parked, false if a token
     /// arrived first (then it is RUNNABLE again and must be requeued).
     pub(crate) fn finish_park(&self) -> bool {
-        match self.state.compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire) {
+        match self
+            .state
+            .compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => true,
             Err(_) => {
                 // RUNNING | NOTIFIED: consume the token and stay runnable.
@@ -225,9 +231,11 @@ impl Goroutine {
             return;
         }
         self.wait_reason.store(reason as u8, Ordering::Relaxed);
-        self.parked_at.store(self.runtime.coarse_nanos(), Ordering::Relaxed);
+        self.parked_at
+            .store(self.runtime.coarse_nanos(), Ordering::Relaxed);
         self.suspend(Switch::Park);
-        self.wait_reason.store(WaitReason::None as u8, Ordering::Relaxed);
+        self.wait_reason
+            .store(WaitReason::None as u8, Ordering::Relaxed);
     }
 
     /// Switch back to the worker. Must be called by this goroutine, on its own stack.

@@ -142,7 +142,11 @@ impl ThreadParker {
     pub(crate) fn park_timeout(&self, timeout: std::time::Duration) {
         let mut token = self.token.lock().unwrap_or_else(|e| e.into_inner());
         if !*token {
-            token = self.cvar.wait_timeout(token, timeout).unwrap_or_else(|e| e.into_inner()).0;
+            token = self
+                .cvar
+                .wait_timeout(token, timeout)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
         *token = false;
     }

@@ -37,7 +37,10 @@ impl Runtime {
     /// A builder with the defaults: workers from `GORU_MAXPROCS`, else the available
     /// cores; [`DEFAULT_STACK_SIZE`] stacks.
     pub fn builder() -> Builder {
-        Builder { workers: None, stack_size: DEFAULT_STACK_SIZE }
+        Builder {
+            workers: None,
+            stack_size: DEFAULT_STACK_SIZE,
+        }
     }
 
     /// Run `main` as the main goroutine and return its value.
@@ -52,7 +55,10 @@ impl Runtime {
         T: Send + 'static,
     {
         let site = Location::caller();
-        let shared = Shared::new(Config { workers: self.workers, stack_size: self.stack_size });
+        let shared = Shared::new(Config {
+            workers: self.workers,
+            stack_size: self.stack_size,
+        });
         if let Err(err) = shared.start_threads() {
             shared.shutdown();
             panic!("goru: cannot start the runtime's threads: {err}");
@@ -107,7 +113,10 @@ impl Builder {
     pub fn build(self) -> io::Result<Runtime> {
         let workers = match self.workers {
             Some(0) => {
-                return Err(io::Error::new(io::ErrorKind::InvalidInput, "goru: a runtime needs at least one worker"))
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "goru: a runtime needs at least one worker",
+                ))
             }
             Some(n) => n,
             None => default_workers()?,
@@ -115,7 +124,10 @@ impl Builder {
         overflow::install_handler();
         install_panic_hook();
         let stack_size = stack::StackPool::for_size(self.stack_size).stack_size();
-        Ok(Runtime { workers, stack_size })
+        Ok(Runtime {
+            workers,
+            stack_size,
+        })
     }
 }
 

@@ -34,7 +34,11 @@ struct Running {
 impl Running {
     fn finished_one(&self) {
         if self.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let waiter = self.waiter.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let waiter = self
+                .waiter
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             if let Some(w) = waiter {
                 w.unpark();
             }
@@ -102,7 +106,8 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         T: Send + 'scope,
     {
         let site = Location::caller();
-        let state: Arc<JoinState<T>> = JoinState::new(site, OrphanPolicy::Scope(self.a_goroutine_panicked.clone()));
+        let state: Arc<JoinState<T>> =
+            JoinState::new(site, OrphanPolicy::Scope(self.a_goroutine_panicked.clone()));
         self.running.count.fetch_add(1, Ordering::AcqRel);
         let running = self.running.clone();
         let state_for_body = state.clone();
@@ -118,13 +123,19 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         // borrowed data (see the module docs for the abandoned-runtime case).
         let body: Box<dyn FnOnce() + Send + 'static> = unsafe { std::mem::transmute(body) };
         let id = self.rt.spawn(site, body);
-        ScopedJoinHandle { state, id, _scope: PhantomData }
+        ScopedJoinHandle {
+            state,
+            id,
+            _scope: PhantomData,
+        }
     }
 }
 
 impl<'scope, 'env> std::fmt::Debug for Scope<'scope, 'env> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scope").field("running", &self.running.count.load(Ordering::Relaxed)).finish()
+        f.debug_struct("Scope")
+            .field("running", &self.running.count.load(Ordering::Relaxed))
+            .finish()
     }
 }
 

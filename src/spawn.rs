@@ -44,7 +44,12 @@ struct JoinInner<T> {
 impl<T> JoinState<T> {
     pub(crate) fn new(site: &'static Location<'static>, policy: OrphanPolicy) -> Arc<Self> {
         Arc::new(JoinState {
-            inner: Mutex::new(JoinInner { result: None, waiter: None, handle_alive: true, panic_info: None }),
+            inner: Mutex::new(JoinInner {
+                result: None,
+                waiter: None,
+                handle_alive: true,
+                panic_info: None,
+            }),
             finished: AtomicBool::new(false),
             site,
             policy,
@@ -171,7 +176,11 @@ fn take_panic_info() -> Option<String> {
     let g = goroutine::current_ptr()?;
     // SAFETY: the running goroutine is alive while it runs.
     let g = unsafe { &*g };
-    let info = g.panic_info.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let info = g
+        .panic_info
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
     info
 }
 
@@ -233,7 +242,11 @@ where
     let rt = current_runtime("go");
     let state = JoinState::new(site, OrphanPolicy::FailRuntime(rt.clone()));
     let id = spawn_with_state(&rt, site, state.clone(), f);
-    JoinHandle { state, id, _not_clone: PhantomData }
+    JoinHandle {
+        state,
+        id,
+        _not_clone: PhantomData,
+    }
 }
 
 /// An owned permission to wait for a goroutine's result; dropping it detaches.
@@ -271,7 +284,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> std::fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JoinHandle").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 

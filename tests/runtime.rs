@@ -13,8 +13,13 @@ fn runtime(workers: usize) -> goru::Runtime {
 fn spawn_and_join_100k_on_1_2_and_4_workers() {
     for workers in [1, 2, 4] {
         let results = runtime(workers).run(|| {
-            let handles: Vec<_> = (0..100_000u64).map(|i| goru::go(move || i * 3 + 1)).collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<u64>>()
+            let handles: Vec<_> = (0..100_000u64)
+                .map(|i| goru::go(move || i * 3 + 1))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .collect::<Vec<u64>>()
         });
         assert_eq!(results.len(), 100_000);
         for (i, r) in results.iter().enumerate() {
@@ -99,7 +104,11 @@ fn scope_waits_for_unjoined_goroutines_and_reports_their_panic() {
             });
         })
     });
-    assert_eq!(done.load(Ordering::SeqCst), 10, "scope returned only after all finished");
+    assert_eq!(
+        done.load(Ordering::SeqCst),
+        10,
+        "scope returned only after all finished"
+    );
     let msg = panic_message(outcome.unwrap_err());
     assert!(msg.contains("a scoped goroutine panicked"), "{msg}");
 }
@@ -187,15 +196,19 @@ fn sleep_parks_the_goroutine_not_the_worker() {
     // 10,000 sleepers of 100 ms on 2 workers finish together, far below 10,000 × 100 ms.
     let elapsed = runtime(2).run(|| {
         let start = Instant::now();
-        let handles: Vec<_> =
-            (0..10_000).map(|_| goru::go(|| goru::time::sleep(Duration::from_millis(100)))).collect();
+        let handles: Vec<_> = (0..10_000)
+            .map(|_| goru::go(|| goru::time::sleep(Duration::from_millis(100))))
+            .collect();
         for h in handles {
             h.join().unwrap();
         }
         start.elapsed()
     });
     assert!(elapsed >= Duration::from_millis(100), "{elapsed:?}");
-    assert!(elapsed < Duration::from_secs(3), "10k sleepers took {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "10k sleepers took {elapsed:?}"
+    );
 }
 
 #[test]
@@ -215,7 +228,11 @@ fn sleep_on_one_worker_lets_others_run() {
             }
         });
         worker.join().unwrap();
-        assert_eq!(sleeper.join().unwrap(), 1000, "the other goroutine ran while one slept");
+        assert_eq!(
+            sleeper.join().unwrap(),
+            1000,
+            "the other goroutine ran while one slept"
+        );
     });
 }
 
@@ -246,7 +263,10 @@ fn a_detached_goroutines_panic_makes_run_panic_with_id_and_spawn_site() {
         })
     });
     let msg = panic_message(outcome.unwrap_err());
-    assert!(msg.starts_with("panic in goroutine 2 (spawned at tests/runtime.rs:"), "{msg}");
+    assert!(
+        msg.starts_with("panic in goroutine 2 (spawned at tests/runtime.rs:"),
+        "{msg}"
+    );
     assert!(msg.ends_with("nobody joins me"), "{msg}");
 }
 
@@ -286,9 +306,15 @@ fn main_returning_abandons_the_rest() {
         "main done"
     });
     assert_eq!(value, "main done");
-    assert!(start.elapsed() < Duration::from_millis(300), "run waited for an abandoned goroutine");
+    assert!(
+        start.elapsed() < Duration::from_millis(300),
+        "run waited for an abandoned goroutine"
+    );
     std::thread::sleep(Duration::from_millis(500));
-    assert!(!ran_after.load(Ordering::SeqCst), "an abandoned goroutine ran after main returned");
+    assert!(
+        !ran_after.load(Ordering::SeqCst),
+        "an abandoned goroutine ran after main returned"
+    );
 }
 
 #[test]
@@ -306,7 +332,11 @@ fn runtime_facts() {
         let child = goru::go(goru::runtime::current_id);
         let child_id = child.id();
         assert_eq!(child.join().unwrap(), Some(child_id));
-        (goru::runtime::current_id(), child_id, goru::runtime::workers())
+        (
+            goru::runtime::current_id(),
+            child_id,
+            goru::runtime::workers(),
+        )
     });
     assert_eq!(id, Some(1));
     assert!(child > 1);
@@ -322,7 +352,9 @@ fn many_runtimes_side_by_side_and_one_after_another() {
                 (0..5u64)
                     .map(|round| {
                         runtime(2).run(move || {
-                            let hs: Vec<_> = (0..1000u64).map(|i| goru::go(move || i + t + round)).collect();
+                            let hs: Vec<_> = (0..1000u64)
+                                .map(|i| goru::go(move || i + t + round))
+                                .collect();
                             hs.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
                         })
                     })
@@ -360,7 +392,10 @@ fn dump_lists_parked_goroutines_with_reason_and_spawn_site() {
         goru::time::sleep(Duration::from_millis(50));
         let dump = goru::runtime::dump();
         assert!(dump.contains("goroutine 1 [running]"), "{dump}");
-        let block = dump.split("\n\n").find(|b| b.starts_with(&format!("goroutine {} ", sleeper.id()))).unwrap();
+        let block = dump
+            .split("\n\n")
+            .find(|b| b.starts_with(&format!("goroutine {} ", sleeper.id())))
+            .unwrap();
         assert!(block.contains("[sleep, "), "{block}");
         assert!(block.contains("spawned at tests/runtime.rs:"), "{block}");
         sleeper.join().unwrap();
@@ -376,7 +411,9 @@ fn the_test_macro_runs_the_body_as_main() {
 
 #[goru::test]
 fn the_test_macro_without_arguments() -> Result<(), String> {
-    goru::go(|| ()).join().map_err(|_| "join failed".to_string())
+    goru::go(|| ())
+        .join()
+        .map_err(|_| "join failed".to_string())
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {

@@ -22,7 +22,11 @@ fn overflow_child() {
     if !is_child() {
         return;
     }
-    let rt = goru::Runtime::builder().workers(1).stack_size(64 * 1024).build().unwrap();
+    let rt = goru::Runtime::builder()
+        .workers(1)
+        .stack_size(64 * 1024)
+        .build()
+        .unwrap();
     rt.run(|| {
         let sink = AtomicUsize::new(0);
         goru::go(move || recurse(0, &sink)).join().unwrap();
@@ -34,10 +38,17 @@ fn stack_overflow_names_the_goroutine_and_the_setting() {
     let out = run_in_child("overflow_child", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("goroutine 2 stack overflow (stack size 64 KiB): raise it with Builder::stack_size"),
+        stderr.contains(
+            "goroutine 2 stack overflow (stack size 64 KiB): raise it with Builder::stack_size"
+        ),
         "stderr was: {stderr}"
     );
-    assert_eq!(out.status.signal(), Some(libc_sigabrt()), "the process aborts: {:?}", out.status);
+    assert_eq!(
+        out.status.signal(),
+        Some(libc_sigabrt()),
+        "the process aborts: {:?}",
+        out.status
+    );
 }
 
 fn libc_sigabrt() -> i32 {
@@ -51,7 +62,7 @@ fn unrelated_segfaults_still_crash_normally_child() {
     }
     goru::run(|| {
         // SAFETY: deliberately faulting outside any goroutine guard page (test only).
-        unsafe { std::ptr::write_volatile(8 as *mut u64, 1) };
+        unsafe { std::ptr::write_volatile(std::ptr::dangling_mut::<u64>(), 1) };
     });
 }
 
@@ -60,7 +71,12 @@ fn a_fault_that_is_not_a_stack_overflow_is_passed_on() {
     let out = run_in_child("unrelated_segfaults_still_crash_normally_child", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("stack overflow (stack size"), "{stderr}");
-    assert_eq!(out.status.signal(), Some(11), "SIGSEGV as usual: {:?}", out.status);
+    assert_eq!(
+        out.status.signal(),
+        Some(11),
+        "SIGSEGV as usual: {:?}",
+        out.status
+    );
 }
 
 #[test]
@@ -82,19 +98,34 @@ fn memory_growth_child() {
                 })
                 .collect();
             let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
-            assert_eq!(sum, (0..100_000u64).map(|i| (i as u8) as u64 + i).sum::<u64>());
+            assert_eq!(
+                sum,
+                (0..100_000u64).map(|i| (i as u8) as u64 + i).sum::<u64>()
+            );
         });
         after_round.push(rss_bytes());
     }
     let growth = after_round[9] as i64 - after_round[2] as i64;
-    println!("rss after each round (MiB): {:?}", after_round.iter().map(|b| b >> 20).collect::<Vec<_>>());
-    assert!(growth < 48 << 20, "RSS grew by {} MiB between rounds 3 and 10", growth >> 20);
+    println!(
+        "rss after each round (MiB): {:?}",
+        after_round.iter().map(|b| b >> 20).collect::<Vec<_>>()
+    );
+    assert!(
+        growth < 48 << 20,
+        "RSS grew by {} MiB between rounds 3 and 10",
+        growth >> 20
+    );
 }
 
 #[test]
 fn no_memory_growth_across_rounds_of_100k_goroutines() {
     let out = run_in_child("memory_growth_child", &[]);
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Goroutine `depth` of a chain: spawns the next and waits for it, so that at the
@@ -104,7 +135,9 @@ fn chain(depth: usize, total: usize, report: &'static std::sync::Mutex<Option<(u
         *report.lock().unwrap() = Some((goru::runtime::num_goroutine(), rss_bytes()));
         return;
     }
-    goru::go(move || chain(depth + 1, total, report)).join().unwrap();
+    goru::go(move || chain(depth + 1, total, report))
+        .join()
+        .unwrap();
 }
 
 #[test]
@@ -117,7 +150,13 @@ fn one_million_parked_goroutines() {
     rt.run(|| chain(0, N, &REPORT));
     let (live, rss) = REPORT.lock().unwrap().take().unwrap();
     let per_goroutine = (rss - before) / N;
-    println!("{live} goroutines alive at once; RSS {} MiB; {per_goroutine} bytes per parked goroutine", rss >> 20);
+    println!(
+        "{live} goroutines alive at once; RSS {} MiB; {per_goroutine} bytes per parked goroutine",
+        rss >> 20
+    );
     assert_eq!(live, N + 1, "all of the chain (and main) alive at once");
-    assert!(per_goroutine < 8 * 1024, "{per_goroutine} bytes per parked goroutine");
+    assert!(
+        per_goroutine < 8 * 1024,
+        "{per_goroutine} bytes per parked goroutine"
+    );
 }

@@ -42,7 +42,10 @@ impl GoPeer {
             .output()
             .ok()?;
         if !out.status.success() {
-            eprintln!("go {workload} failed: {}", String::from_utf8_lossy(&out.stderr));
+            eprintln!(
+                "go {workload} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             return None;
         }
         let samples: Vec<Duration> = String::from_utf8_lossy(&out.stdout)

@@ -33,7 +33,9 @@ fn main() {
         workers: env_or("BENCH_WORKERS", 2),
         reps: env_or("BENCH_REPS", 5),
     };
-    may::config().set_workers(settings.workers).set_stack_size(0x2000);
+    may::config()
+        .set_workers(settings.workers)
+        .set_stack_size(0x2000);
     let go = go_peer::GoPeer::build();
     println!(
         "goru benchmarks: {} workers, median of {} runs; ratio = peer time / goru time (> 1: goru is faster)\n",
@@ -58,10 +60,15 @@ fn main() {
     }
     table.print();
     if go.is_none() {
-        println!("\n(go was not found: run scripts/bench.sh to install golang-go and compare with Go)");
+        println!(
+            "\n(go was not found: run scripts/bench.sh to install golang-go and compare with Go)"
+        );
     }
 }
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

@@ -22,7 +22,11 @@ pub struct Row {
 
 impl Row {
     pub fn new(name: &'static str, unit: &'static str) -> Row {
-        Row { name, unit, cells: Vec::new() }
+        Row {
+            name,
+            unit,
+            cells: Vec::new(),
+        }
     }
 
     pub fn add(&mut self, peer: &'static str, sample: Sample) {
@@ -52,7 +56,12 @@ impl Table {
                     }
                     _ => String::new(),
                 };
-                println!("| {} | {} | {peer} | {} | {ratio} |", row.name, row.unit, fmt(*sample));
+                println!(
+                    "| {} | {} | {peer} | {} | {ratio} |",
+                    row.name,
+                    row.unit,
+                    fmt(*sample)
+                );
             }
         }
     }

@@ -43,26 +43,41 @@ fn expand(attr: TokenStream, item: TokenStream, is_test: bool) -> TokenStream {
         Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace => g,
         _ => return compile_error("goru: expected a function with a body"),
     };
-    if tokens.iter().any(|t| matches!(t, TokenTree::Ident(i) if i.to_string() == "async")) {
+    if tokens
+        .iter()
+        .any(|t| matches!(t, TokenTree::Ident(i) if i.to_string() == "async"))
+    {
         return compile_error("goru: the function must not be async; goroutines run blocking code");
     }
     let workers_expr: TokenStream = match workers {
-        Some(n) => format!("::core::option::Option::Some({n}usize)").parse().unwrap(),
+        Some(n) => format!("::core::option::Option::Some({n}usize)")
+            .parse()
+            .unwrap(),
         None => "::core::option::Option::None".parse().unwrap(),
     };
     // { ::goru::__private::runtime(W).run(move || BODY) }
     let mut call: TokenStream = "::goru::__private::runtime".parse().unwrap();
-    call.extend([TokenTree::Group(Group::new(Delimiter::Parenthesis, workers_expr))]);
+    call.extend([TokenTree::Group(Group::new(
+        Delimiter::Parenthesis,
+        workers_expr,
+    ))]);
     call.extend([
         TokenTree::Punct(Punct::new('.', Spacing::Alone)),
         TokenTree::Ident(Ident::new("run", Span::call_site())),
     ]);
     let mut closure: TokenStream = "move ||".parse().unwrap();
     closure.extend([TokenTree::Group(body.clone())]);
-    call.extend([TokenTree::Group(Group::new(Delimiter::Parenthesis, closure))]);
+    call.extend([TokenTree::Group(Group::new(
+        Delimiter::Parenthesis,
+        closure,
+    ))]);
     let mut out = TokenStream::new();
     if is_test {
-        out.extend("#[::core::prelude::v1::test]".parse::<TokenStream>().unwrap());
+        out.extend(
+            "#[::core::prelude::v1::test]"
+                .parse::<TokenStream>()
+                .unwrap(),
+        );
     }
     out.extend(tokens);
     out.extend([TokenTree::Group(Group::new(Delimiter::Brace, call))]);
@@ -80,7 +95,9 @@ fn parse_workers(attr: TokenStream) -> Result<Option<usize>, String> {
             let digits = text.trim_end_matches("usize").replace('_', "");
             match digits.parse::<usize>() {
                 Ok(n) if n > 0 => Ok(Some(n)),
-                _ => Err(format!("goru: workers must be a positive integer, not {text}")),
+                _ => Err(format!(
+                    "goru: workers must be a positive integer, not {text}"
+                )),
             }
         }
         _ => Err("goru: the only argument is `workers = N`".to_string()),

@@ -29,13 +29,19 @@ pub(crate) struct Idle {
 
 impl Idle {
     pub(crate) fn new() -> Idle {
-        Idle { sleepers: Mutex::new(Vec::new()), num_sleeping: AtomicUsize::new(0), searching: AtomicUsize::new(0) }
+        Idle {
+            sleepers: Mutex::new(Vec::new()),
+            num_sleeping: AtomicUsize::new(0),
+            searching: AtomicUsize::new(0),
+        }
     }
 
     /// Work became available: make sure some worker will look for it.
     pub(crate) fn notify_work(&self, shared: &Shared) {
         fence(Ordering::SeqCst);
-        if self.searching.load(Ordering::SeqCst) != 0 || self.num_sleeping.load(Ordering::SeqCst) == 0 {
+        if self.searching.load(Ordering::SeqCst) != 0
+            || self.num_sleeping.load(Ordering::SeqCst) == 0
+        {
             return;
         }
         self.wake_one(shared);
@@ -44,7 +50,9 @@ impl Idle {
     /// Wake one sleeping worker as a searcher; false if none sleeps.
     pub(crate) fn wake_one(&self, shared: &Shared) -> bool {
         let mut sleepers = self.sleepers.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(index) = sleepers.pop() else { return false };
+        let Some(index) = sleepers.pop() else {
+            return false;
+        };
         self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
         self.searching.fetch_add(1, Ordering::SeqCst);
         drop(sleepers);

@@ -101,7 +101,9 @@ impl Shared {
         let workers = config.workers.max(1);
         Arc::new(Shared {
             workers,
-            slots: (0..workers + MAX_SPARES).map(|i| WorkerSlot::new(i, i < workers)).collect(),
+            slots: (0..workers + MAX_SPARES)
+                .map(|i| WorkerSlot::new(i, i < workers))
+                .collect(),
             global: GlobalQueue::default(),
             idle: Idle::new(),
             timers: Timers::new(workers),
@@ -133,7 +135,10 @@ impl Shared {
         let monitor = std::thread::Builder::new()
             .name("goru-monitor".into())
             .spawn(move || monitor::run(shared))?;
-        self.threads.lock().unwrap_or_else(|e| e.into_inner()).push((usize::MAX, monitor));
+        self.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((usize::MAX, monitor));
         Ok(())
     }
 
@@ -142,7 +147,10 @@ impl Shared {
         let handle = std::thread::Builder::new()
             .name(format!("goru-worker-{index}"))
             .spawn(move || worker::run(shared, index))?;
-        self.threads.lock().unwrap_or_else(|e| e.into_inner()).push((index, handle));
+        self.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((index, handle));
         Ok(())
     }
 
@@ -182,7 +190,6 @@ impl Shared {
         self.start.elapsed().as_nanos() as u64
     }
 
-
     pub(crate) fn live_goroutines(&self) -> usize {
         self.live.load(Ordering::Acquire)
     }
@@ -208,7 +215,10 @@ impl Shared {
     }
 
     pub(crate) fn failure(&self) -> Option<String> {
-        self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Create a goroutine and make it runnable. Returns its id.
@@ -290,7 +300,11 @@ impl Shared {
     /// Whether any goroutine waits in a queue (the idle re-check; `runnext` slots are
     /// their owners' business and are not stolen).
     pub(crate) fn has_queued_work(&self) -> bool {
-        self.global_len() > 0 || self.slots.iter().any(|s| s.is_active() && !s.queue.is_empty())
+        self.global_len() > 0
+            || self
+                .slots
+                .iter()
+                .any(|s| s.is_active() && !s.queue.is_empty())
     }
 
     /// A timer earlier than all others was added: make sure someone sleeps until it.
@@ -355,6 +369,11 @@ pub(crate) const TIME_SLICE: Duration = Duration::from_millis(10);
 #[cfg(test)]
 pub(crate) fn test_goroutine(id: u64) -> GoRef {
     static RT: std::sync::OnceLock<Arc<Shared>> = std::sync::OnceLock::new();
-    let rt = RT.get_or_init(|| Shared::new(Config { workers: 1, stack_size: 64 * 1024 }));
+    let rt = RT.get_or_init(|| {
+        Shared::new(Config {
+            workers: 1,
+            stack_size: 64 * 1024,
+        })
+    });
     GoRef::new(id, Location::caller(), rt.clone(), Box::new(|| {}))
 }

@@ -34,7 +34,15 @@ struct Seen {
 
 pub(crate) fn run(shared: Arc<Shared>) {
     let now = Instant::now();
-    let mut seen = vec![Seen { resumes: 0, slices: 0, resume_since: now, slice_since: now }; shared.slots.len()];
+    let mut seen = vec![
+        Seen {
+            resumes: 0,
+            slices: 0,
+            resume_since: now,
+            slice_since: now
+        };
+        shared.slots.len()
+    ];
     let mut quiet_ticks = 0;
     while !shared.is_shutdown() {
         shared.monitor_parker.park_timeout(next_wait(&shared));
@@ -45,7 +53,9 @@ pub(crate) fn run(shared: Arc<Shared>) {
         // a whole tick, which means every worker is busy with long-running goroutines.
         let clock = shared.now_nanos();
         shared.set_coarse_nanos(clock);
-        shared.timers.fire_due(clock.saturating_sub(TICK.as_nanos() as u64));
+        shared
+            .timers
+            .fire_due(clock.saturating_sub(TICK.as_nanos() as u64));
         let now = Instant::now();
         let mut any_running = false;
         for (slot, seen) in shared.slots.iter().zip(seen.iter_mut()) {
@@ -117,7 +127,10 @@ fn activate_spare(shared: &Arc<Shared>) {
     if shared.active_spares.load(Ordering::Acquire) >= shared.stuck.load(Ordering::Acquire) {
         return;
     }
-    let Some(slot) = shared.slots[shared.workers..].iter().find(|s| !s.is_active()) else {
+    let Some(slot) = shared.slots[shared.workers..]
+        .iter()
+        .find(|s| !s.is_active())
+    else {
         return; // all spares in use: the queued goroutines wait for a worker to free up
     };
     slot.set_active(true);

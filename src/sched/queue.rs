@@ -30,7 +30,9 @@ impl RunQueue {
         RunQueue {
             head: AtomicU32::new(0),
             tail: AtomicU32::new(0),
-            buf: (0..CAP).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect(),
+            buf: (0..CAP)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
         }
     }
 
@@ -111,11 +113,17 @@ impl RunQueue {
             }
             let n = (available - available / 2).min(max).min(CAP / 2);
             for (i, slot) in tmp.iter_mut().enumerate().take(n) {
-                *slot = self.buf[head.wrapping_add(i as u32) as usize % CAP].load(Ordering::Relaxed);
+                *slot =
+                    self.buf[head.wrapping_add(i as u32) as usize % CAP].load(Ordering::Relaxed);
             }
             if self
                 .head
-                .compare_exchange(head, head.wrapping_add(n as u32), Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(
+                    head,
+                    head.wrapping_add(n as u32),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
                 .is_ok()
             {
                 // SAFETY: the successful CAS transferred these n references to us, and
@@ -138,7 +146,10 @@ impl RunQueue {
             // dst is the thief's own queue, empty when it steals, and a batch is at
             // most half a ring, so every push fits.
             let pushed = dst.push(g);
-            debug_assert!(pushed.is_ok(), "a thief steals only into its own empty queue");
+            debug_assert!(
+                pushed.is_ok(),
+                "a thief steals only into its own empty queue"
+            );
         }
         first
     }
@@ -189,7 +200,10 @@ mod tests {
                     while !done.load(Ordering::Acquire) || !q.is_empty() {
                         q.grab(&mut mine, CAP);
                     }
-                    stolen.lock().unwrap().extend(mine.into_iter().map(|g| g.id));
+                    stolen
+                        .lock()
+                        .unwrap()
+                        .extend(mine.into_iter().map(|g| g.id));
                 })
             })
             .collect();

@@ -31,11 +31,15 @@ unsafe impl Send for Slab {}
 
 impl Registry {
     pub(crate) fn new() -> Registry {
-        Registry { shards: (0..SHARDS).map(|_| Mutex::new(Slab::default())).collect() }
+        Registry {
+            shards: (0..SHARDS).map(|_| Mutex::new(Slab::default())).collect(),
+        }
     }
 
     fn shard(&self, g: &Goroutine) -> std::sync::MutexGuard<'_, Slab> {
-        self.shards[g.id as usize % SHARDS].lock().unwrap_or_else(|e| e.into_inner())
+        self.shards[g.id as usize % SHARDS]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn insert(&self, g: &GoRef) {

@@ -75,7 +75,8 @@ impl WorkerSlot {
 
     /// Owner only: queue `g` at the tail, overflowing half the queue to the global one.
     pub(crate) fn push_local(&self, g: GoRef, shared: &Shared) {
-        self.queue.push_or_overflow(g, |batch| shared.push_global(batch));
+        self.queue
+            .push_or_overflow(g, |batch| shared.push_global(batch));
     }
 
     /// Owner only: make `g` the next to run. Returns true if a previous occupant was
@@ -254,9 +255,11 @@ impl<'a> Worker<'a> {
         }
         g.set_running();
         // Only this thread writes its counters: plain stores, no read-modify-write.
-        slot.resumes.store(slot.resumes.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        slot.resumes
+            .store(slot.resumes.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         if !self.inherit_slice {
-            slot.slices.store(slot.slices.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            slot.slices
+                .store(slot.slices.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         }
         slot.running.store(true, Ordering::Relaxed);
         context::set_current_goroutine(g.as_ptr());
@@ -287,19 +290,26 @@ impl<'a> Worker<'a> {
         // body until the goroutine switches out (goroutine module docs).
         let body = unsafe { &mut *g.body.get() };
         if let Body::Pending(_) = body {
-            let Body::Pending(f) = std::mem::replace(body, Body::Finished) else { unreachable!() };
+            let Body::Pending(f) = std::mem::replace(body, Body::Finished) else {
+                unreachable!()
+            };
             let stack = self.take_stack();
             g.stack_info.set((stack.guard_range(), stack.size()));
             let gptr = g.as_ptr() as usize;
-            *body = Body::Running(Coroutine::with_stack(stack, move |y: &Yielder<(), Switch>, ()| {
-                // SAFETY: the goroutine outlives its body: the worker resuming it holds
-                // a reference for the whole resume.
-                let g = unsafe { &*(gptr as *const Goroutine) };
-                g.set_yielder(y);
-                f();
-            }));
+            *body = Body::Running(Coroutine::with_stack(
+                stack,
+                move |y: &Yielder<(), Switch>, ()| {
+                    // SAFETY: the goroutine outlives its body: the worker resuming it holds
+                    // a reference for the whole resume.
+                    let g = unsafe { &*(gptr as *const Goroutine) };
+                    g.set_yielder(y);
+                    f();
+                },
+            ));
         }
-        let Body::Running(co) = body else { unreachable!("a finished goroutine was scheduled") };
+        let Body::Running(co) = body else {
+            unreachable!("a finished goroutine was scheduled")
+        };
         let (guard, size) = g.stack_info.get();
         overflow::set_running(guard, g.id, size);
         let result = co.resume(());
@@ -328,12 +338,18 @@ impl<'a> Worker<'a> {
         if let Some(stack) = self.stacks.pop() {
             return stack;
         }
-        if let Err(err) = self.shared.stacks.take_batch(&mut self.stacks, WORKER_CACHE / 4) {
+        if let Err(err) = self
+            .shared
+            .stacks
+            .take_batch(&mut self.stacks, WORKER_CACHE / 4)
+        {
             // Like Go's "fatal error: out of memory": no goroutine can run without a stack.
             eprintln!("fatal error: {err}");
             std::process::abort();
         }
-        self.stacks.pop().expect("take_batch yields at least one stack")
+        self.stacks
+            .pop()
+            .expect("take_batch yields at least one stack")
     }
 
     /// Park until there may be work. On return the worker counts as searching.
@@ -341,13 +357,19 @@ impl<'a> Worker<'a> {
         let (shared, slot) = (self.shared, self.slot);
         shared.idle.register_sleeper(self.index, self.searching);
         self.searching = false;
-        let due_timer = shared.timers.next_deadline().is_some_and(|d| d <= shared.now_nanos());
+        let due_timer = shared
+            .timers
+            .next_deadline()
+            .is_some_and(|d| d <= shared.now_nanos());
         if shared.has_queued_work() || due_timer || shared.is_shutdown() {
             shared.idle.unregister_sleeper(self.index);
             self.searching = true;
             return;
         }
-        let keeper = shared.timers.next_deadline().and_then(|d| shared.try_become_timer_keeper(self.index).then_some(d));
+        let keeper = shared
+            .timers
+            .next_deadline()
+            .and_then(|d| shared.try_become_timer_keeper(self.index).then_some(d));
         match keeper {
             Some(deadline) => {
                 // Sleep a little past the deadline so that timers due close together fire
@@ -403,10 +425,17 @@ impl<'a> Worker<'a> {
 
 impl Shared {
     fn try_become_timer_keeper(&self, index: usize) -> bool {
-        self.timer_keeper.compare_exchange(usize::MAX, index, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        self.timer_keeper
+            .compare_exchange(usize::MAX, index, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     fn release_timer_keeper(&self, index: usize) {
-        let _ = self.timer_keeper.compare_exchange(index, usize::MAX, Ordering::AcqRel, Ordering::Acquire);
+        let _ = self.timer_keeper.compare_exchange(
+            index,
+            usize::MAX,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
     }
 }

@@ -77,7 +77,11 @@ impl Stack {
         // SAFETY: the range is our own mapping (struct invariant); MADV_DONTNEED on
         // private anonymous memory only zeroes it, and nothing lives on a pooled stack.
         unsafe {
-            libc::madvise(self.bottom as *mut libc::c_void, self.size(), libc::MADV_DONTNEED);
+            libc::madvise(
+                self.bottom as *mut libc::c_void,
+                self.size(),
+                libc::MADV_DONTNEED,
+            );
         }
     }
 }
@@ -119,7 +123,10 @@ impl StackPool {
         if let Some(pool) = pools.iter().find(|p| p.size == size) {
             return pool.clone();
         }
-        let pool = Arc::new(StackPool { size, free: Mutex::new(FreeStacks::default()) });
+        let pool = Arc::new(StackPool {
+            size,
+            free: Mutex::new(FreeStacks::default()),
+        });
         pools.push(pool.clone());
         pool
     }
@@ -181,7 +188,10 @@ impl StackPool {
         for i in 0..SLAB_STACKS {
             let guard = base + i * stride;
             install_guard(guard, page)?;
-            out.push(Stack { bottom: guard + page, top: guard + stride });
+            out.push(Stack {
+                bottom: guard + page,
+                top: guard + stride,
+            });
         }
         Ok(())
     }
@@ -212,7 +222,10 @@ fn install_guard(addr: usize, page: usize) -> io::Result<()> {
 /// Name the map limit when the kernel runs out of mappings, since that is the usual cause.
 fn map_error(call: &str, err: io::Error) -> io::Error {
     if err.raw_os_error() != Some(libc::ENOMEM) {
-        return io::Error::new(err.kind(), format!("goru: cannot map a goroutine stack ({call}): {err}"));
+        return io::Error::new(
+            err.kind(),
+            format!("goru: cannot map a goroutine stack ({call}): {err}"),
+        );
     }
     let max_maps = std::fs::read_to_string("/proc/sys/vm/max_map_count")
         .ok()
@@ -230,7 +243,10 @@ fn map_error(call: &str, err: io::Error) -> io::Error {
         ),
         (_, None) => "out of memory or mappings; see vm.max_map_count".to_string(),
     };
-    io::Error::new(io::ErrorKind::OutOfMemory, format!("goru: cannot map a goroutine stack ({call}): {err}: {hint}"))
+    io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        format!("goru: cannot map a goroutine stack ({call}): {err}: {hint}"),
+    )
 }
 
 #[cfg(test)]
@@ -247,13 +263,19 @@ mod tests {
         pool.put_batch(&mut batch);
         assert!(batch.is_empty());
         pool.take_batch(&mut batch, 8).unwrap();
-        assert!(batch.iter().all(|s| first.contains(&s.top)), "pooled stacks come back");
+        assert!(
+            batch.iter().all(|s| first.contains(&s.top)),
+            "pooled stacks come back"
+        );
         pool.put_batch(&mut batch);
     }
 
     #[test]
     fn sizes_round_up_to_pages_and_minimum() {
         assert_eq!(StackPool::for_size(1).stack_size(), MIN_STACK_SIZE);
-        assert_eq!(StackPool::for_size(MIN_STACK_SIZE + 1).stack_size() % page_size(), 0);
+        assert_eq!(
+            StackPool::for_size(MIN_STACK_SIZE + 1).stack_size() % page_size(),
+            0
+        );
     }
 }

@@ -36,7 +36,12 @@ static INSTALL: Once = Once::new();
 #[inline(never)]
 pub(crate) fn set_running(guard: (usize, usize), goroutine: u64, stack_size: usize) {
     RUNNING.with(|r| {
-        r.set(Running { guard_lo: guard.0, guard_hi: guard.1, goroutine, stack_size })
+        r.set(Running {
+            guard_lo: guard.0,
+            guard_hi: guard.1,
+            goroutine,
+            stack_size,
+        })
     });
 }
 
@@ -85,9 +90,15 @@ impl AltStack {
             if ptr == libc::MAP_FAILED {
                 return AltStack { mapping: None };
             }
-            let stack = libc::stack_t { ss_sp: ptr, ss_flags: 0, ss_size: size };
+            let stack = libc::stack_t {
+                ss_sp: ptr,
+                ss_flags: 0,
+                ss_size: size,
+            };
             libc::sigaltstack(&stack, std::ptr::null_mut());
-            AltStack { mapping: Some((ptr as usize, size)) }
+            AltStack {
+                mapping: Some((ptr as usize, size)),
+            }
         }
     }
 }
@@ -129,7 +140,7 @@ extern "C" fn handler(signum: libc::c_int, info: *mut libc::siginfo_t, context: 
     // Not ours: hand the fault to whoever was there before.
     // SAFETY: PREVIOUS was initialised by install_handler before this handler existed.
     unsafe {
-        let previous = (*(&raw const PREVIOUS)).assume_init_ref();
+        let previous: &libc::sigaction = &*(&raw const PREVIOUS).cast::<libc::sigaction>();
         let action = previous.sa_sigaction;
         if action == libc::SIG_DFL || action == libc::SIG_IGN {
             // Restore it and return: the faulting instruction runs again and the
@@ -154,7 +165,10 @@ struct MessageBuf {
 
 impl MessageBuf {
     fn new() -> Self {
-        MessageBuf { bytes: [0; 160], len: 0 }
+        MessageBuf {
+            bytes: [0; 160],
+            len: 0,
+        }
     }
 
     fn push(&mut self, s: &[u8]) {

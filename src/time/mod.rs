@@ -35,8 +35,13 @@ pub fn sleep(d: Duration) {
         return;
     };
     let rt = &g.runtime;
-    let deadline = rt.now_nanos().saturating_add(d.as_nanos().min(u64::MAX as u128) as u64);
-    let timer = rt.add_timer(deadline, TimerAction::Unpark(park::Unparker::Goroutine(g.clone())));
+    let deadline = rt
+        .now_nanos()
+        .saturating_add(d.as_nanos().min(u64::MAX as u128) as u64);
+    let timer = rt.add_timer(
+        deadline,
+        TimerAction::Unpark(park::Unparker::Goroutine(g.clone())),
+    );
     while !timer.has_fired() {
         park::park(WaitReason::Sleep);
     }

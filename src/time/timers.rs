@@ -58,7 +58,9 @@ unsafe impl Sync for TimerNode {}
 impl TimerNode {
     /// Move out of PENDING into `to`; on success, the action is ours.
     fn claim(&self, to: u8) -> Option<TimerAction> {
-        self.state.compare_exchange(PENDING, to, Ordering::AcqRel, Ordering::Acquire).ok()?;
+        self.state
+            .compare_exchange(PENDING, to, Ordering::AcqRel, Ordering::Acquire)
+            .ok()?;
         // SAFETY: the successful CAS makes us the action's only user (module docs).
         unsafe { (*self.action.get()).take() }
     }
@@ -142,7 +144,10 @@ impl TimerHeap {
     fn maybe_compact(&self, heap: &mut Heap) {
         if heap.stopped > 64 && heap.stopped * 2 > heap.entries.len() {
             let entries = std::mem::take(&mut heap.entries);
-            heap.entries = entries.into_iter().filter(|e| e.node.state.load(Ordering::Acquire) == PENDING).collect();
+            heap.entries = entries
+                .into_iter()
+                .filter(|e| e.node.state.load(Ordering::Acquire) == PENDING)
+                .collect();
             heap.stopped = 0;
             self.publish_next(heap);
         }
@@ -174,14 +179,24 @@ impl Timers {
     pub(crate) fn new(heaps: usize) -> Timers {
         Timers {
             heaps: (0..heaps.max(1))
-                .map(|_| Arc::new(TimerHeap { heap: Mutex::new(Heap::default()), next: AtomicU64::new(u64::MAX) }))
+                .map(|_| {
+                    Arc::new(TimerHeap {
+                        heap: Mutex::new(Heap::default()),
+                        next: AtomicU64::new(u64::MAX),
+                    })
+                })
                 .collect(),
         }
     }
 
     /// The earliest deadline, if any timer is pending.
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        let n = self.heaps.iter().map(|h| h.next.load(Ordering::Acquire)).min().unwrap_or(u64::MAX);
+        let n = self
+            .heaps
+            .iter()
+            .map(|h| h.next.load(Ordering::Acquire))
+            .min()
+            .unwrap_or(u64::MAX);
         (n != u64::MAX).then_some(n)
     }
 
@@ -202,16 +217,29 @@ impl Timers {
     pub(crate) fn add(&self, hint: usize, deadline: u64, action: TimerAction) -> (TimerKey, bool) {
         let earliest = self.next_deadline().is_none_or(|n| deadline < n);
         let heap = &self.heaps[hint % self.heaps.len()];
-        let node = Arc::new(TimerNode { state: AtomicU8::new(PENDING), action: UnsafeCell::new(Some(action)) });
+        let node = Arc::new(TimerNode {
+            state: AtomicU8::new(PENDING),
+            action: UnsafeCell::new(Some(action)),
+        });
         let mut h = heap.heap.lock().unwrap_or_else(|e| e.into_inner());
         h.seq += 1;
         let seq = h.seq;
-        h.entries.push(Entry { deadline, seq, node: node.clone() });
+        h.entries.push(Entry {
+            deadline,
+            seq,
+            node: node.clone(),
+        });
         if deadline < heap.next.load(Ordering::Relaxed) {
             heap.next.store(deadline, Ordering::Release);
         }
         drop(h);
-        (TimerKey { node, heap: heap.clone() }, earliest)
+        (
+            TimerKey {
+                node,
+                heap: heap.clone(),
+            },
+            earliest,
+        )
     }
 
     /// Run the actions of every timer due at `now`; returns how many fired.
@@ -242,7 +270,11 @@ mod tests {
         let mut keys = Vec::new();
         for (i, d) in [30u64, 10, 20, 40].into_iter().enumerate() {
             let order = order.clone();
-            keys.push(timers.add(i, d, call(move || order.lock().unwrap().push(d))).0);
+            keys.push(
+                timers
+                    .add(i, d, call(move || order.lock().unwrap().push(d)))
+                    .0,
+            );
         }
         assert_eq!(timers.next_deadline(), Some(10));
         assert!(keys[3].stop(), "40 had not fired");
@@ -264,13 +296,19 @@ mod tests {
         let keys: Vec<TimerKey> = (0..10_000u64)
             .map(|i| {
                 let count = count.clone();
-                timers.add(0, 1_000_000 + i, call(move || drop(count.fetch_add(1, Ordering::Relaxed)))).0
+                let bump = move || {
+                    count.fetch_add(1, Ordering::Relaxed);
+                };
+                timers.add(0, 1_000_000 + i, call(bump)).0
             })
             .collect();
         for k in &keys[..9_990] {
             assert!(k.stop());
         }
-        assert!(timers.heaps[0].heap.lock().unwrap().entries.len() < 5_000, "stopped timers were compacted");
+        assert!(
+            timers.heaps[0].heap.lock().unwrap().entries.len() < 5_000,
+            "stopped timers were compacted"
+        );
         assert_eq!(timers.pending(), 10);
         timers.fire_due(u64::MAX - 1);
         assert_eq!(count.load(Ordering::Relaxed), 10);

@@ -16,7 +16,14 @@ pub fn is_child() -> bool {
 pub fn run_in_child(name: &str, envs: &[(&str, &str)]) -> Output {
     let exe = std::env::current_exe().expect("test binary path");
     let mut cmd = Command::new(exe);
-    cmd.args(["--exact", name, "--nocapture", "--include-ignored", "--test-threads=1"]).env(CHILD_ENV, "1");
+    cmd.args([
+        "--exact",
+        name,
+        "--nocapture",
+        "--include-ignored",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, "1");
     for (k, v) in envs {
         cmd.env(k, v);
     }

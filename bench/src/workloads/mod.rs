@@ -20,12 +20,19 @@ pub struct Workload {
 }
 
 pub fn all() -> Vec<Workload> {
-    vec![spawn::workload(), yield_pair::workload(), sleepers::workload()]
+    vec![
+        spawn::workload(),
+        yield_pair::workload(),
+        sleepers::workload(),
+    ]
 }
 
 /// A goru runtime with the benchmark's worker count.
 pub fn goru_runtime(settings: &Settings) -> goru::Runtime {
-    goru::Runtime::builder().workers(settings.workers).build().expect("goru runtime")
+    goru::Runtime::builder()
+        .workers(settings.workers)
+        .build()
+        .expect("goru runtime")
 }
 
 /// A tokio multi-thread runtime with the benchmark's worker count.

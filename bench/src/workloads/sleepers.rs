@@ -15,7 +15,12 @@ pub fn workload() -> Workload {
         name: "10k sleepers, 1 ms x 50",
         unit: "overshoot per sleep",
         go_name: "sleepers",
-        runs: vec![("goru", goru), ("may", may), ("tokio", tokio), ("threads", threads)],
+        runs: vec![
+            ("goru", goru),
+            ("may", may),
+            ("tokio", tokio),
+            ("threads", threads),
+        ],
     }
 }
 
@@ -34,8 +39,16 @@ fn sleeper_loop(sleep: impl Fn(Duration)) -> Duration {
 
 fn goru(s: &Settings) -> Duration {
     goru_runtime(s).run(|| {
-        let handles: Vec<_> = (0..SLEEPERS).map(|_| goru::go(|| sleeper_loop(goru::time::sleep))).collect();
-        overshoot(handles.into_iter().map(|h| h.join().unwrap()).max().unwrap())
+        let handles: Vec<_> = (0..SLEEPERS)
+            .map(|_| goru::go(|| sleeper_loop(goru::time::sleep)))
+            .collect();
+        overshoot(
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .max()
+                .unwrap(),
+        )
     })
 }
 
@@ -44,7 +57,13 @@ fn may(_: &Settings) -> Duration {
         // SAFETY: see spawn.rs; no thread-locals involved.
         .map(|_| unsafe { may::coroutine::spawn(|| sleeper_loop(may::coroutine::sleep)) })
         .collect();
-    overshoot(handles.into_iter().map(|h| h.join().unwrap()).max().unwrap())
+    overshoot(
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap(),
+    )
 }
 
 fn tokio(s: &Settings) -> Duration {
@@ -77,5 +96,11 @@ fn threads(_: &Settings) -> Duration {
                 .expect("spawn a sleeper thread")
         })
         .collect();
-    overshoot(handles.into_iter().map(|h| h.join().unwrap()).max().unwrap())
+    overshoot(
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap(),
+    )
 }

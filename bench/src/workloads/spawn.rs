@@ -14,7 +14,12 @@ pub fn workload() -> Workload {
         name: "spawn+join 1M",
         unit: "per goroutine",
         go_name: "spawn",
-        runs: vec![("goru", goru), ("may", may), ("tokio", tokio), ("threads", threads)],
+        runs: vec![
+            ("goru", goru),
+            ("may", may),
+            ("tokio", tokio),
+            ("threads", threads),
+        ],
     }
 }
 
@@ -32,7 +37,9 @@ fn may(_: &Settings) -> Duration {
     let start = Instant::now();
     // SAFETY: may's spawn is unsafe because its coroutines may observe thread-locals
     // across migrations; these closures touch none.
-    let handles: Vec<_> = (0..N).map(|i| unsafe { may::coroutine::spawn(move || i * 2) }).collect();
+    let handles: Vec<_> = (0..N)
+        .map(|i| unsafe { may::coroutine::spawn(move || i * 2) })
+        .collect();
     let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(sum, N * (N - 1));
     start.elapsed() / N as u32
@@ -53,7 +60,9 @@ fn tokio(s: &Settings) -> Duration {
 
 fn threads(_: &Settings) -> Duration {
     let start = Instant::now();
-    let handles: Vec<_> = (0..THREADS_N).map(|i| std::thread::spawn(move || i * 2)).collect();
+    let handles: Vec<_> = (0..THREADS_N)
+        .map(|i| std::thread::spawn(move || i * 2))
+        .collect();
     let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(sum, THREADS_N * (THREADS_N - 1));
     start.elapsed() / THREADS_N as u32

@@ -12,7 +12,12 @@ pub fn workload() -> Workload {
         name: "yield, 2 goroutines",
         unit: "per yield",
         go_name: "yield",
-        runs: vec![("goru", goru), ("may", may), ("tokio", tokio), ("threads", threads)],
+        runs: vec![
+            ("goru", goru),
+            ("may", may),
+            ("tokio", tokio),
+            ("threads", threads),
+        ],
     }
 }
 

@@ -1,0 +1,166 @@
+//! A narrated tour of goru. Run it with `cargo run --release --example tour`.
+//!
+//! Each stop prints what it shows and what happened. (The tour grows with the library:
+//! channels, select, sync and context join it as they land.)
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn stop(title: &str) {
+    println!("\n== {title} ==");
+}
+
+fn print_message(msg: &str, times: usize) {
+    for i in 0..times {
+        println!("  {msg} {i}");
+        goru::time::sleep(Duration::from_millis(20));
+    }
+}
+
+fn main() {
+    stop("1. go starts a goroutine; main does not wait for it");
+    goru::run(|| {
+        goru::go(|| print_message("goroutine", 6));
+        print_message("main", 3);
+        // main returns here: the goroutine is abandoned mid-way, as in Go.
+    });
+    println!("  run returned when main did: the goroutine never printed its last lines");
+
+    stop("2. joining: wait for a goroutine and take its result");
+    let answer = goru::run(|| goru::go(|| 6 * 7).join().unwrap());
+    println!("  the goroutine returned {answer}");
+
+    stop("3. a worker pool: one goroutine per job, results joined in order");
+    goru::run(|| {
+        let jobs: Vec<_> = (1..=5u64)
+            .map(|id| {
+                goru::go(move || {
+                    goru::time::sleep(Duration::from_millis(10 * (6 - id)));
+                    println!("  worker {id} done");
+                    id * id
+                })
+            })
+            .collect();
+        let squares: Vec<u64> = jobs.into_iter().map(|h| h.join().unwrap()).collect();
+        println!("  results in job order: {squares:?}");
+    });
+
+    stop("4. goroutines are cheap: 100,000 of them");
+    let (count, took) = goru::run(|| {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..100_000u64).map(|i| goru::go(move || i)).collect();
+        let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        (sum, start.elapsed())
+    });
+    println!("  spawned and joined 100,000 goroutines (sum {count}) in {took:?}");
+
+    stop("5. sleeping parks the goroutine, not the thread");
+    let took = goru::run(|| {
+        let start = Instant::now();
+        let sleepers: Vec<_> = (0..10_000)
+            .map(|_| goru::go(|| goru::time::sleep(Duration::from_millis(100))))
+            .collect();
+        sleepers.into_iter().for_each(|h| h.join().unwrap());
+        start.elapsed()
+    });
+    println!(
+        "  10,000 goroutines slept 100 ms each on {} workers: {took:?} in all",
+        goru::Runtime::builder()
+            .build()
+            .map(|rt| rt.run(goru::runtime::workers))
+            .unwrap_or(0)
+    );
+
+    stop("6. scoped goroutines borrow from the caller's stack");
+    goru::run(|| {
+        let words = ["goroutine", "channel", "select", "mutex"];
+        let mut lengths = [0usize; 4];
+        goru::scope(|s| {
+            for (word, len) in words.iter().zip(lengths.iter_mut()) {
+                s.go(move || *len = word.len());
+            }
+        });
+        println!("  lengths of {words:?}: {lengths:?}");
+    });
+
+    stop("7. concurrency vs parallelism: the same work on 1 worker and on 2");
+    for workers in [1, 2] {
+        let rt = goru::Runtime::builder().workers(workers).build().unwrap();
+        let took = rt.run(|| {
+            let start = Instant::now();
+            let spinners: Vec<_> = (0..2)
+                .map(|_| {
+                    goru::go(|| {
+                        let mut x = 0u64;
+                        for i in 0..200_000_000u64 {
+                            x = x.wrapping_mul(31).wrapping_add(i);
+                            if i % 1_000_000 == 0 {
+                                goru::yield_now(); // be a good citizen, as Go's preemption would
+                            }
+                        }
+                        std::hint::black_box(x)
+                    })
+                })
+                .collect();
+            let _: Vec<u64> = spinners.into_iter().map(|h| h.join().unwrap()).collect();
+            start.elapsed()
+        });
+        println!("  two CPU-bound goroutines on {workers} worker(s): {took:?}");
+    }
+
+    stop("8. yield_now interleaves goroutines on one worker");
+    let rt = goru::Runtime::builder().workers(1).build().unwrap();
+    let order = rt.run(|| {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let pair: Vec<_> = ["ping", "pong"]
+            .into_iter()
+            .map(|word| {
+                let log = log.clone();
+                goru::go(move || {
+                    for _ in 0..3 {
+                        log.lock().unwrap().push(word);
+                        goru::yield_now();
+                    }
+                })
+            })
+            .collect();
+        pair.into_iter().for_each(|h| h.join().unwrap());
+        let order = log.lock().unwrap().join(" ");
+        order
+    });
+    println!("  {order}");
+
+    stop("9. a panicking goroutine: join hands back the panic");
+    let caught = goru::run(|| {
+        let h = goru::go(|| -> u32 { panic!("boom") });
+        h.join().is_err()
+    });
+    println!("  join returned Err: {caught}");
+
+    stop("10. num_goroutine counts what is alive");
+    goru::run(|| {
+        let live = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..10)
+            .map(|_| {
+                let live = live.clone();
+                goru::go(move || {
+                    live.fetch_add(1, Ordering::SeqCst);
+                    goru::time::sleep(Duration::from_millis(30));
+                })
+            })
+            .collect();
+        goru::time::sleep(Duration::from_millis(10));
+        println!(
+            "  while 10 sleep: num_goroutine = {}",
+            goru::runtime::num_goroutine()
+        );
+        handles.into_iter().for_each(|h| h.join().unwrap());
+        goru::time::sleep(Duration::from_millis(5));
+        println!(
+            "  after joining them: num_goroutine = {}",
+            goru::runtime::num_goroutine()
+        );
+    });
+    println!("\nEnd of the tour.");
+}
