@@ -67,7 +67,12 @@ pub(crate) struct Goroutine {
     wait_reason: AtomicU8,
     /// Nanoseconds since the runtime started, when it last parked (for the dump).
     parked_at: AtomicU64,
-    pub(crate) runtime: Arc<Shared>,
+    /// Its runtime. Invariant: the runtime outlives every goroutine that is not DONE
+    /// (`Runtime::run` keeps it until its workers exit, and leaks it if goroutines are
+    /// abandoned alive), so [`Goroutine::runtime`] may be used until `set_done`. A plain
+    /// pointer, not an `Arc`: a count touched by every spawn and exit would be a cache
+    /// line all workers fight over.
+    runtime: *const Shared,
     /// Exclusive to the worker that set `RUNNING` (module docs).
     pub(crate) body: UnsafeCell<Body>,
     /// The yielder of the running coroutine; valid while the body runs.
@@ -103,7 +108,7 @@ impl GoRef {
     pub(crate) fn new(
         id: u64,
         spawn_site: &'static Location<'static>,
-        runtime: Arc<Shared>,
+        runtime: &Shared,
         body: Box<dyn FnOnce() + Send>,
     ) -> GoRef {
         GoRef(Arc::new(Goroutine {
@@ -161,7 +166,8 @@ impl GoRef {
                 .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) if next == RUNNABLE => {
-                    self.runtime.ready(self.clone());
+                    // A PARKED goroutine is not DONE: its runtime is alive (field docs).
+                    self.runtime().ready(self.clone());
                     return;
                 }
                 Ok(_) => return,
@@ -172,6 +178,13 @@ impl GoRef {
 }
 
 impl Goroutine {
+    /// The goroutine's runtime; callers ensure the goroutine is not DONE (it is running,
+    /// parked, or queued), which keeps the runtime alive (see the field's invariant).
+    pub(crate) fn runtime(&self) -> &Shared {
+        // SAFETY: per the field invariant and this method's contract.
+        unsafe { &*self.runtime }
+    }
+
     pub(crate) fn state(&self) -> u32 {
         self.state.load(Ordering::Acquire) & STATE_MASK
     }
@@ -232,7 +245,7 @@ impl Goroutine {
         }
         self.wait_reason.store(reason as u8, Ordering::Relaxed);
         self.parked_at
-            .store(self.runtime.coarse_nanos(), Ordering::Relaxed);
+            .store(self.runtime().coarse_nanos(), Ordering::Relaxed);
         self.suspend(Switch::Park);
         self.wait_reason
             .store(WaitReason::None as u8, Ordering::Relaxed);

@@ -84,6 +84,11 @@ impl Runtime {
             shared.run_parker.park();
         };
         shared.shutdown();
+        if shared.live_goroutines() > 0 {
+            // Abandoned goroutines point at the runtime (`Goroutine::runtime`) and may
+            // still be unparked by channels other threads hold: keep it alive forever.
+            std::mem::forget(shared.clone());
+        }
         if let Some(report) = shared.failure() {
             panic!("{report}");
         }
@@ -165,11 +170,10 @@ where
     }
 }
 
-fn current_shared() -> Option<Arc<Shared>> {
-    goroutine::current_ptr().map(|g| {
-        // SAFETY: the running goroutine is alive while it runs.
-        unsafe { (*g).runtime.clone() }
-    })
+/// Apply `f` to the calling goroutine's runtime, if any.
+fn with_current<R>(f: impl FnOnce(&Shared) -> R) -> Option<R> {
+    // SAFETY: the running goroutine, and so its runtime, is alive while it runs.
+    goroutine::current_ptr().map(|g| f(unsafe { (*g).runtime() }))
 }
 
 /// Goroutines alive in the current runtime, `main` included (0 outside any runtime).
@@ -178,7 +182,7 @@ fn current_shared() -> Option<Arc<Shared>> {
 /// goru::run(|| assert_eq!(goru::runtime::num_goroutine(), 1));
 /// ```
 pub fn num_goroutine() -> usize {
-    current_shared().map_or(0, |rt| rt.live_goroutines())
+    with_current(|rt| rt.live_goroutines()).unwrap_or(0)
 }
 
 /// The current runtime's worker count (0 outside any runtime).
@@ -188,7 +192,7 @@ pub fn num_goroutine() -> usize {
 /// assert_eq!(rt.run(goru::runtime::workers), 3);
 /// ```
 pub fn workers() -> usize {
-    current_shared().map_or(0, |rt| rt.workers)
+    with_current(|rt| rt.workers).unwrap_or(0)
 }
 
 /// The calling goroutine's id (`main` is 1), or `None` on a plain thread.
@@ -210,8 +214,5 @@ pub fn current_id() -> Option<u64> {
 /// goru::run(|| assert!(goru::runtime::dump().contains("goroutine 1")));
 /// ```
 pub fn dump() -> String {
-    match current_shared() {
-        Some(rt) => rt.dump(),
-        None => String::from("no goru runtime on this thread\n"),
-    }
+    with_current(|rt| rt.dump()).unwrap_or_else(|| String::from("no goru runtime on this thread\n"))
 }

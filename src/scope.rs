@@ -18,7 +18,8 @@ use crate::spawn::{current_runtime, JoinState, OrphanPolicy};
 
 /// A scope to start goroutines that borrow non-`'static` data; see [`scope`].
 pub struct Scope<'scope, 'env: 'scope> {
-    rt: Arc<Shared>,
+    /// The caller's runtime, alive while the caller (blocked in `scope`) is.
+    rt: *const Shared,
     running: Arc<Running>,
     a_goroutine_panicked: Arc<AtomicBool>,
     scope: PhantomData<&'scope mut &'scope ()>,
@@ -122,7 +123,9 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         // body decrements it only as its very last action, after every use of the
         // borrowed data (see the module docs for the abandoned-runtime case).
         let body: Box<dyn FnOnce() + Send + 'static> = unsafe { std::mem::transmute(body) };
-        let id = self.rt.spawn(site, body);
+        // SAFETY: the goroutine that called `scope` is still inside it, so it and its
+        // runtime are alive (`Goroutine::runtime`).
+        let id = unsafe { (*self.rt).spawn(site, body) };
         ScopedJoinHandle {
             state,
             id,

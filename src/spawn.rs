@@ -20,8 +20,9 @@ use crate::sched::Shared;
 
 /// What happens to a panic nobody will join.
 pub(crate) enum OrphanPolicy {
-    /// Print it and end the runtime (plain `go`).
-    FailRuntime(Arc<Shared>),
+    /// Print it and end the runtime (plain `go`): the runtime of the goroutine that
+    /// finds the orphan (the panicking goroutine itself, or the one dropping the handle).
+    FailRuntime,
     /// Let the enclosing `scope` panic once its goroutines are done.
     Scope(Arc<AtomicBool>),
 }
@@ -115,7 +116,7 @@ impl<T> JoinState<T> {
     fn report_orphan(&self, id: u64, payload: &(dyn Any + Send), info: Option<String>) {
         match &self.policy {
             OrphanPolicy::Scope(flag) => flag.store(true, Ordering::Release),
-            OrphanPolicy::FailRuntime(rt) => {
+            OrphanPolicy::FailRuntime => {
                 let report = format!(
                     "panic in goroutine {id} (spawned at {}): {}",
                     self.site,
@@ -125,7 +126,10 @@ impl<T> JoinState<T> {
                     Some(info) => eprintln!("{report}\n{info}"),
                     None => eprintln!("{report}"),
                 }
-                rt.record_failure(report);
+                if let Some(g) = goroutine::current_ptr() {
+                    // SAFETY: the running goroutine and hence its runtime are alive.
+                    unsafe { (*g).runtime().record_failure(report) };
+                }
             }
         }
     }
@@ -186,7 +190,7 @@ fn take_panic_info() -> Option<String> {
 
 /// Start a goroutine of `rt` running `f`, delivering its outcome to `state`.
 pub(crate) fn spawn_with_state<F, T>(
-    rt: &Arc<Shared>,
+    rt: &Shared,
     site: &'static Location<'static>,
     state: Arc<JoinState<T>>,
     f: F,
@@ -209,11 +213,13 @@ where
 }
 
 /// The runtime of the calling goroutine, or a panic that says to use `goru::run`.
+///
+/// The pointer is valid while the calling goroutine runs (see `Goroutine::runtime`).
 #[track_caller]
-pub(crate) fn current_runtime(what: &str) -> Arc<Shared> {
+pub(crate) fn current_runtime(what: &str) -> *const Shared {
     match goroutine::current_ptr() {
         // SAFETY: the running goroutine is alive while it runs.
-        Some(g) => unsafe { (*g).runtime.clone() },
+        Some(g) => unsafe { (*g).runtime() as *const Shared },
         None => panic!(
             "goru::{what} called outside a goru runtime: goroutines need one; wrap the \
              program in goru::run(|| ...) or use #[goru::main]"
@@ -239,9 +245,10 @@ where
     T: Send + 'static,
 {
     let site = Location::caller();
-    let rt = current_runtime("go");
-    let state = JoinState::new(site, OrphanPolicy::FailRuntime(rt.clone()));
-    let id = spawn_with_state(&rt, site, state.clone(), f);
+    // SAFETY: we are running in a goroutine of this runtime, which keeps it alive.
+    let rt = unsafe { &*current_runtime("go") };
+    let state = JoinState::new(site, OrphanPolicy::FailRuntime);
+    let id = spawn_with_state(rt, site, state.clone(), f);
     JoinHandle {
         state,
         id,

@@ -75,7 +75,8 @@ pub(crate) struct Shared {
     /// The clock as last read by the scheduler (for wait durations in the dump).
     coarse_now: AtomicU64,
     pub(crate) stacks: Arc<StackPool>,
-    live: AtomicUsize,
+    /// Goroutines spawned from outside the workers (the main goroutine).
+    external_spawns: AtomicUsize,
     next_id: AtomicU64,
     shutdown: AtomicBool,
     start: Instant,
@@ -109,7 +110,7 @@ impl Shared {
             timers: Timers::new(workers),
             coarse_now: AtomicU64::new(0),
             stacks: StackPool::for_size(config.stack_size),
-            live: AtomicUsize::new(0),
+            external_spawns: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             shutdown: AtomicBool::new(false),
             start: Instant::now(),
@@ -190,14 +191,19 @@ impl Shared {
         self.start.elapsed().as_nanos() as u64
     }
 
+    /// Goroutines spawned and not finished. Each worker counts its own spawns and
+    /// exits in counters only it writes, so neither costs a contended atomic.
     pub(crate) fn live_goroutines(&self) -> usize {
-        self.live.load(Ordering::Acquire)
+        let mut live = self.external_spawns.load(Ordering::Acquire) as i64;
+        for slot in self.slots.iter() {
+            live += slot.spawned() as i64 - slot.finished() as i64;
+        }
+        live.max(0) as usize
     }
 
     /// Called by the worker that ran `g` to completion, while it still holds `g`.
     pub(crate) fn goroutine_finished(&self, g: &GoRef) {
         self.registry.remove(g);
-        self.live.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// A snapshot of every live goroutine, ordered by id.
@@ -223,17 +229,22 @@ impl Shared {
 
     /// Create a goroutine and make it runnable. Returns its id.
     pub(crate) fn spawn(
-        self: &Arc<Self>,
+        &self,
         site: &'static Location<'static>,
         body: Box<dyn FnOnce() + Send>,
     ) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.live.fetch_add(1, Ordering::AcqRel);
-        let g = GoRef::new(id, site, self.clone(), body);
+        let g = GoRef::new(id, site, self, body);
         self.registry.insert(&g);
         match self.local_slot() {
-            Some(slot) => slot.push_local(g, self),
-            None => self.push_global(vec![g]),
+            Some(slot) => {
+                slot.count_spawn();
+                slot.push_local(g, self);
+            }
+            None => {
+                self.external_spawns.fetch_add(1, Ordering::AcqRel);
+                self.push_global(vec![g]);
+            }
         }
         self.idle.notify_work(self);
         id
@@ -294,7 +305,15 @@ impl Shared {
             }
         }
         self.global.len.store(q.len(), Ordering::Release);
+        if first.is_some() {
+            self.global.pops.fetch_add(1, Ordering::Relaxed);
+        }
         first
+    }
+
+    /// How many times a worker has taken from the global queue (progress, for the monitor).
+    pub(crate) fn global_pops(&self) -> u64 {
+        self.global.pops.load(Ordering::Relaxed)
     }
 
     /// Whether any goroutine waits in a queue (the idle re-check; `runnext` slots are
@@ -353,6 +372,7 @@ impl Shared {
 struct GlobalQueue {
     queue: Mutex<VecDeque<GoRef>>,
     len: AtomicUsize,
+    pops: AtomicU64,
 }
 
 impl GlobalQueue {
@@ -375,5 +395,5 @@ pub(crate) fn test_goroutine(id: u64) -> GoRef {
             stack_size: 64 * 1024,
         })
     });
-    GoRef::new(id, Location::caller(), rt.clone(), Box::new(|| {}))
+    GoRef::new(id, Location::caller(), rt, Box::new(|| {}))
 }

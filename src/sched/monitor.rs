@@ -6,9 +6,12 @@
 //! - the same *resume* for a whole [`TIME_SLICE`](super::TIME_SLICE): one goroutine has
 //!   held the thread that long without switching out (a hog, or a plain blocking call).
 //!   Goroutines cannot be preempted, so instead its queued goroutines are handed to the
-//!   global queue, the worker is marked stuck, and a spare worker is started in its
-//!   place so that `workers` threads keep running goroutines. When the stuck goroutine
-//!   finally switches out, the worker clears the mark and a spare retires.
+//!   global queue and the worker is marked stuck. If, a tick later, goroutines still
+//!   wait in the global queue and no worker has taken one meanwhile (every worker is
+//!   stuck), a spare worker is started so that goroutines make progress again; when a
+//!   stuck goroutine finally switches out, the worker clears its mark and a spare
+//!   retires. A spare is *not* started merely because a worker is busy while others
+//!   keep up: that would only oversubscribe the cores.
 //! - the same *time slice* for that long while resumes go on: goroutines passing the
 //!   slice along through `runnext` (a ping-pong pair). The worker is asked to take its
 //!   next goroutine from the queue, and its queue is handed to the others.
@@ -44,6 +47,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         shared.slots.len()
     ];
     let mut quiet_ticks = 0;
+    let mut last_global_pops = shared.global_pops();
     while !shared.is_shutdown() {
         shared.monitor_parker.park_timeout(next_wait(&shared));
         if shared.is_shutdown() {
@@ -83,6 +87,14 @@ pub(crate) fn run(shared: Arc<Shared>) {
                 }
             }
         }
+        let pops = shared.global_pops();
+        if shared.stuck.load(Ordering::Acquire) > 0
+            && shared.global_len() > 0
+            && pops == last_global_pops
+        {
+            activate_spare(&shared);
+        }
+        last_global_pops = pops;
         quiet_ticks = if any_running { 0 } else { quiet_ticks + 1 };
         if quiet_ticks >= 2 && shared.timers.next_deadline().is_none() {
             sleep_until_workers_run(&shared);
@@ -116,9 +128,9 @@ fn mark_stuck(shared: &Arc<Shared>, index: usize) {
         return;
     }
     shared.stuck.fetch_add(1, Ordering::AcqRel);
-    slot.hand_off_queue(shared);
-    activate_spare(shared);
-    shared.idle.notify_work(shared);
+    if slot.hand_off_queue(shared) > 0 {
+        shared.idle.notify_work(shared);
+    }
 }
 
 /// Start (or wake) a spare worker if fewer than `workers` unstuck workers remain.

@@ -20,6 +20,10 @@ use super::context;
 use super::queue::RunQueue;
 use super::{Shared, GLOBAL_POLL_INTERVAL};
 
+/// Fruitless searches a worker makes (spinning briefly between them, tens of
+/// microseconds in all) before it parks.
+const IDLE_SPINS: u32 = 64;
+
 /// How far past the next timer an idle worker may sleep (see `sleep`).
 const TIMER_SLACK_NANOS: u64 = 200_000;
 use crate::goroutine::{Body, GoRef, Goroutine, Switch};
@@ -27,7 +31,9 @@ use crate::park::ThreadParker;
 use crate::stack::overflow::{self, AltStack};
 use crate::stack::{Stack, WORKER_CACHE};
 
-/// The part of a worker that other threads see.
+/// The part of a worker that other threads see. Aligned to its own cache lines so that
+/// one worker's writes do not invalidate what its neighbours read.
+#[repr(align(128))]
 pub(crate) struct WorkerSlot {
     pub(crate) index: usize,
     pub(crate) queue: RunQueue,
@@ -35,6 +41,9 @@ pub(crate) struct WorkerSlot {
     pub(crate) parker: ThreadParker,
     /// Inside `resume`: running a goroutine.
     pub(crate) running: AtomicBool,
+    /// Goroutines spawned and finished on this worker (written by its thread only).
+    spawned: AtomicU64,
+    finished: AtomicU64,
     /// Bumped at every resume (the monitor's "still the same goroutine?" test).
     pub(crate) resumes: AtomicU64,
     /// Bumped at every new time slice (a goroutine from `runnext` inherits the slice).
@@ -56,6 +65,8 @@ impl WorkerSlot {
             runnext: AtomicPtr::new(std::ptr::null_mut()),
             parker: ThreadParker::default(),
             running: AtomicBool::new(false),
+            spawned: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
             resumes: AtomicU64::new(0),
             slices: AtomicU64::new(0),
             preempt: AtomicBool::new(false),
@@ -63,6 +74,25 @@ impl WorkerSlot {
             active: AtomicBool::new(active),
             thread_started: AtomicBool::new(active),
         }
+    }
+
+    /// Owner only: count a spawn (a plain store: only this thread writes it).
+    pub(crate) fn count_spawn(&self) {
+        self.spawned
+            .store(self.spawned.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+
+    fn count_finish(&self) {
+        self.finished
+            .store(self.finished.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+
+    pub(crate) fn spawned(&self) -> u64 {
+        self.spawned.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn finished(&self) -> u64 {
+        self.finished.load(Ordering::Acquire)
     }
 
     pub(crate) fn is_active(&self) -> bool {
@@ -127,6 +157,8 @@ struct Worker<'a> {
     rng: u32,
     /// The goroutine being resumed came from `runnext` (it inherits the time slice).
     inherit_slice: bool,
+    /// Fruitless searches in a row (see `IDLE_SPINS`).
+    idle_spins: u32,
 }
 
 pub(crate) fn run(shared: Arc<Shared>, index: usize) {
@@ -143,6 +175,7 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize) {
         searching: false,
         round: 0,
         inherit_slice: false,
+        idle_spins: 0,
     };
     worker.main_loop();
     shared.stacks.put_batch(&mut worker.stacks);
@@ -166,8 +199,23 @@ impl<'a> Worker<'a> {
                 continue;
             }
             match self.find_work() {
-                Some(g) => self.execute(g),
-                None => self.sleep(),
+                Some(g) => {
+                    self.idle_spins = 0;
+                    self.execute(g);
+                }
+                None if self.searching && self.idle_spins < IDLE_SPINS => {
+                    // Stay a searcher a little longer before paying for a futex sleep
+                    // and, worse, the futex wake of whoever brings the next goroutine:
+                    // a producer that spawns in a loop finds us still searching.
+                    self.idle_spins += 1;
+                    for _ in 0..32 {
+                        std::hint::spin_loop();
+                    }
+                }
+                None => {
+                    self.idle_spins = 0;
+                    self.sleep();
+                }
             }
         }
     }
@@ -330,8 +378,9 @@ impl<'a> Worker<'a> {
                 self.shared.stacks.put_batch(&mut half);
             }
         }
-        g.set_done();
         self.shared.goroutine_finished(&g);
+        self.slot.count_finish();
+        g.set_done();
     }
 
     fn take_stack(&mut self) -> Stack {

@@ -71,18 +71,30 @@ impl Stack {
     pub(crate) fn guard_range(&self) -> (usize, usize) {
         (self.bottom - page_size(), self.bottom)
     }
+}
 
-    /// Give the committed pages back to the kernel; the reservation and guard remain.
-    fn release_pages(&self) {
-        // SAFETY: the range is our own mapping (struct invariant); MADV_DONTNEED on
-        // private anonymous memory only zeroes it, and nothing lives on a pooled stack.
-        unsafe {
-            libc::madvise(
-                self.bottom as *mut libc::c_void,
-                self.size(),
-                libc::MADV_DONTNEED,
-            );
+/// Give the committed pages of pooled stacks back to the kernel, one `madvise` per run
+/// of adjacent stacks (a slab's stacks are contiguous, guard pages between them).
+/// Sorts `stacks` by address.
+fn release_pages(stacks: &mut [Stack]) {
+    stacks.sort_unstable_by_key(|s| s.bottom);
+    let page = page_size();
+    let mut i = 0;
+    while i < stacks.len() {
+        let start = stacks[i].bottom;
+        let mut end = stacks[i].top;
+        let mut j = i + 1;
+        while j < stacks.len() && stacks[j].bottom == end + page {
+            end = stacks[j].top;
+            j += 1;
         }
+        // SAFETY: [start, end) covers pooled stacks we own and the guard pages between
+        // them (struct invariant). MADV_DONTNEED on private anonymous memory only zeroes
+        // it; nothing lives on a pooled stack; guard regions survive it.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+        }
+        i = j;
     }
 }
 
@@ -107,11 +119,16 @@ pub(crate) struct StackPool {
 
 #[derive(Default)]
 struct FreeStacks {
-    /// Stacks whose pages may still be committed (cheap to reuse).
+    /// Stacks whose pages may still be committed, kept that way (cheap to reuse).
     hot: Vec<Stack>,
+    /// Beyond `HOT_STACKS`: still committed, to be released in one batch.
+    dirty: Vec<Stack>,
     /// Stacks whose pages were released (reuse faults them in again).
     cold: Vec<Stack>,
 }
+
+/// Dirty stacks gathered before their pages are released together.
+const RELEASE_BATCH: usize = 1024;
 
 impl StackPool {
     /// The process-wide pool for stacks of `size` usable bytes (rounded up to pages).
@@ -140,7 +157,7 @@ impl StackPool {
         {
             let mut guard = self.free.lock().unwrap_or_else(|e| e.into_inner());
             let free = &mut *guard;
-            for list in [&mut free.hot, &mut free.cold] {
+            for list in [&mut free.hot, &mut free.dirty, &mut free.cold] {
                 let k = n.saturating_sub(out.len()).min(list.len());
                 out.extend(list.drain(list.len() - k..));
             }
@@ -157,11 +174,11 @@ impl StackPool {
         let room = HOT_STACKS.saturating_sub(free.hot.len());
         let to_hot = room.min(stacks.len());
         free.hot.extend(stacks.drain(..to_hot));
-        if !stacks.is_empty() {
-            for stack in stacks.iter() {
-                stack.release_pages();
-            }
-            free.cold.append(stacks);
+        free.dirty.append(stacks);
+        if free.dirty.len() >= RELEASE_BATCH {
+            let mut dirty = std::mem::take(&mut free.dirty);
+            release_pages(&mut dirty);
+            free.cold.append(&mut dirty);
         }
     }
 

@@ -34,7 +34,7 @@ pub fn sleep(d: Duration) {
         std::thread::sleep(d);
         return;
     };
-    let rt = &g.runtime;
+    let rt = g.runtime();
     let deadline = rt
         .now_nanos()
         .saturating_add(d.as_nanos().min(u64::MAX as u128) as u64);
