@@ -206,3 +206,108 @@ pub(crate) fn park(reason: WaitReason) {
         None => THREAD_PARKER.with(|p| p.clone()).park(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Mutex;
+
+    /// A one-slot mailbox built directly on park/unpark: the receiver registers its
+    /// unparker, then parks until the value is there. A lost wake-up hangs it, so every
+    /// round runs under a watchdog.
+    struct Mailbox {
+        value: AtomicU64,
+        waiter: Mutex<Option<Unparker>>,
+    }
+
+    impl Mailbox {
+        fn put(&self, v: u64) {
+            self.value.store(v, Ordering::Release);
+            let waiter = self.waiter.lock().unwrap().take();
+            if let Some(w) = waiter {
+                w.unpark();
+            }
+        }
+
+        fn take(&self, reason: WaitReason) -> u64 {
+            loop {
+                *self.waiter.lock().unwrap() = Some(current());
+                let v = self.value.swap(0, Ordering::AcqRel);
+                if v != 0 {
+                    return v;
+                }
+                park(reason);
+            }
+        }
+    }
+
+    fn ping_pong(rounds: u64, workers: usize, pong_on_thread: bool) {
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let watchdog = {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                for _ in 0..600 {
+                    if done.load(Ordering::Acquire) {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                panic!("ping-pong hung: a wake-up was lost");
+            })
+        };
+        let rt = crate::Runtime::builder().workers(workers).build().unwrap();
+        rt.run(move || {
+            let ping = std::sync::Arc::new(Mailbox {
+                value: AtomicU64::new(0),
+                waiter: Mutex::new(None),
+            });
+            let pong = std::sync::Arc::new(Mailbox {
+                value: AtomicU64::new(0),
+                waiter: Mutex::new(None),
+            });
+            let (ping2, pong2) = (ping.clone(), pong.clone());
+            let echo = move || {
+                for _ in 0..rounds {
+                    let v = ping2.take(WaitReason::ChanReceive);
+                    pong2.put(v + 1);
+                }
+            };
+            let thread = if pong_on_thread {
+                Some(std::thread::spawn(echo))
+            } else {
+                crate::go(echo);
+                None
+            };
+            for i in 1..=rounds {
+                ping.put(i * 2);
+                assert_eq!(pong.take(WaitReason::ChanReceive), i * 2 + 1);
+            }
+            if let Some(t) = thread {
+                t.join().unwrap();
+            }
+        });
+        done.store(true, Ordering::Release);
+        watchdog.join().unwrap();
+    }
+
+    #[test]
+    fn no_lost_wakeups_between_goroutines() {
+        for workers in [1, 2, 4] {
+            ping_pong(50_000, workers, false);
+        }
+    }
+
+    #[test]
+    fn no_lost_wakeups_between_a_goroutine_and_a_thread() {
+        ping_pong(20_000, 2, true);
+    }
+
+    #[test]
+    fn reasons_round_trip() {
+        for v in 0..=16u8 {
+            assert_eq!(WaitReason::from_u8(v) as u8, v);
+        }
+        assert_eq!(WaitReason::ChanReceive.to_string(), "chan receive");
+    }
+}

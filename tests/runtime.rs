@@ -386,6 +386,44 @@ fn join_from_a_plain_thread() {
 }
 
 #[test]
+fn plain_threads_join_goroutines_while_they_finish() {
+    // Completion racing with joins from OS threads: every result arrives exactly once.
+    let total = runtime(2).run(|| {
+        let handles: Vec<_> = (0..20_000u64)
+            .map(|i| {
+                goru::go(move || {
+                    for _ in 0..(i % 4) {
+                        goru::yield_now();
+                    }
+                    i
+                })
+            })
+            .collect();
+        let mut chunks: Vec<Vec<goru::JoinHandle<u64>>> = (0..8).map(|_| Vec::new()).collect();
+        for (i, h) in handles.into_iter().enumerate() {
+            chunks[i % 8].push(h);
+        }
+        let threads: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                std::thread::spawn(move || {
+                    chunk.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for t in threads {
+            while !t.is_finished() {
+                goru::time::sleep(Duration::from_millis(1));
+            }
+            total += t.join().unwrap();
+        }
+        total
+    });
+    assert_eq!(total, 20_000 * 19_999 / 2);
+}
+
+#[test]
 fn dump_lists_parked_goroutines_with_reason_and_spawn_site() {
     runtime(2).run(|| {
         let sleeper = goru::go(|| goru::time::sleep(Duration::from_millis(200)));
