@@ -45,12 +45,14 @@
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod chan;
 mod diag;
 mod goroutine;
 mod park;
 pub mod runtime;
 mod sched;
 mod scope;
+mod select_macro;
 mod spawn;
 mod stack;
 pub mod time;

@@ -197,6 +197,11 @@ pub(crate) fn current() -> Unparker {
     }
 }
 
+/// Block the calling plain thread until unparked or until `d` has passed.
+pub(crate) fn park_thread_timeout(d: std::time::Duration) {
+    THREAD_PARKER.with(|p| p.clone()).park_timeout(d);
+}
+
 /// Suspend the caller until its unparker is used (see the module contract).
 pub(crate) fn park(reason: WaitReason) {
     match goroutine::current_ptr() {

@@ -186,6 +186,11 @@ impl Shared {
         global.drain(..).for_each(std::mem::forget);
     }
 
+    /// When this runtime's clock reads zero.
+    pub(crate) fn start_instant(&self) -> Instant {
+        self.start
+    }
+
     /// Nanoseconds on this runtime's clock.
     pub(crate) fn now_nanos(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64

@@ -3,7 +3,11 @@
 //! On a plain thread (outside any runtime) `sleep` blocks the thread, as
 //! `std::thread::sleep` does.
 
+mod channels;
+mod clock;
 pub(crate) mod timers;
+
+pub use channels::{after, tick, Ticker, Timer};
 
 use std::time::Duration;
 
@@ -44,5 +48,23 @@ pub fn sleep(d: Duration) {
     );
     while !timer.has_fired() {
         park::park(WaitReason::Sleep);
+    }
+}
+
+/// Park the caller until `at` at the latest (or earlier: an unpark, or spuriously; the
+/// caller re-checks its condition, as with [`park::park`]).
+pub(crate) fn park_until(reason: WaitReason, at: Instant) {
+    let now = Instant::now();
+    if now >= at {
+        return;
+    }
+    match goroutine::current() {
+        None => park::park_thread_timeout(at - now),
+        Some(g) => {
+            let key =
+                clock::Clock::current().add(at, TimerAction::Unpark(park::Unparker::Goroutine(g)));
+            park::park(reason);
+            key.stop();
+        }
     }
 }

@@ -1,0 +1,311 @@
+//! The channel itself (Go's `hchan`): a buffer and two wait queues behind one lock.
+//!
+//! # Invariants (all under `lock`)
+//!
+//! - `recvq` holds live entries only while the buffer is empty: a sender facing a
+//!   waiting receiver hands its value straight to it instead of buffering.
+//! - `sendq` holds live entries only while the buffer is full (for a rendezvous channel,
+//!   capacity 0, that is always): a receiver takes from the buffer's head and refills
+//!   its tail from the oldest waiting sender, which keeps every sender's values in order.
+//! - Once `closed`, no entry is ever added: close completes every waiter (receivers get
+//!   "closed", senders get their value back) and later operations see `closed` first.
+//!   Values already buffered are still received, then receivers see "closed".
+//!
+//! The lock is held only for these few steps, never across a park. Wake-ups are done
+//! after unlocking. A goroutine woken by a hand-off becomes the waker's next-to-run
+//! goroutine (`Shared::ready`), so a ping-pong pair stays on one worker.
+//!
+//! One locked core serves all capacities (0, n, unbounded), as Go's does: they differ
+//! only in how many values the buffer may hold, and sharing the queue protocol is what
+//! lets one `select` wait on channels of every kind at once.
+
+use std::cell::UnsafeCell;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::waiter::{Entry, Outcome, Selection, WaitQueue};
+use crate::park::{Unparker, WaitReason};
+
+pub(crate) struct Chan<T> {
+    lock: Mutex<()>,
+    state: UnsafeCell<State<T>>,
+    /// Buffer capacity; `usize::MAX` for an unbounded channel.
+    cap: usize,
+    pub(crate) senders: AtomicUsize,
+    pub(crate) receivers: AtomicUsize,
+    /// Mirrors for lock-free queries.
+    len: AtomicUsize,
+    closed: AtomicBool,
+}
+
+// SAFETY: `state` is only accessed while `lock` is held; values of T move between
+// threads, hence T: Send.
+unsafe impl<T: Send> Send for Chan<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Chan<T> {}
+
+pub(crate) struct State<T> {
+    buf: VecDeque<T>,
+    closed: bool,
+    pub(crate) sendq: WaitQueue,
+    pub(crate) recvq: WaitQueue,
+}
+
+/// The channel's state while its lock is held.
+pub(crate) struct Locked<'a, T> {
+    chan: &'a Chan<T>,
+    _guard: MutexGuard<'a, ()>,
+}
+
+impl<T> std::ops::Deref for Locked<'_, T> {
+    type Target = State<T>;
+    fn deref(&self) -> &State<T> {
+        // SAFETY: we hold the lock for our lifetime.
+        unsafe { &*self.chan.state.get() }
+    }
+}
+
+impl<T> std::ops::DerefMut for Locked<'_, T> {
+    fn deref_mut(&mut self) -> &mut State<T> {
+        // SAFETY: we hold the lock for our lifetime, and &mut self is unique.
+        unsafe { &mut *self.chan.state.get() }
+    }
+}
+
+impl<T> Drop for Locked<'_, T> {
+    fn drop(&mut self) {
+        // Refresh the lock-free mirrors before the guard (a later field) unlocks.
+        // SAFETY: the lock is still held here.
+        let state = unsafe { &*self.chan.state.get() };
+        self.chan.len.store(state.buf.len(), Ordering::Relaxed);
+        self.chan.closed.store(state.closed, Ordering::Release);
+    }
+}
+
+/// Wake everyone collected while the lock was held.
+pub(crate) fn wake(unparkers: impl IntoIterator<Item = Unparker>) {
+    for u in unparkers {
+        u.unpark();
+    }
+}
+
+impl<T> Chan<T> {
+    pub(crate) fn new(cap: usize) -> Chan<T> {
+        Chan {
+            lock: Mutex::new(()),
+            state: UnsafeCell::new(State {
+                buf: VecDeque::with_capacity(cap.min(1024)),
+                closed: false,
+                sendq: WaitQueue::default(),
+                recvq: WaitQueue::default(),
+            }),
+            cap,
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+            len: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> Locked<'_, T> {
+        Locked {
+            chan: self,
+            _guard: self.lock.lock().unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+
+    /// The raw lock, for `select`, which holds several channels' locks at once.
+    pub(crate) fn raw_lock(&self) -> MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// # Safety
+    /// The caller holds this channel's lock (from [`Chan::raw_lock`]) for as long as it
+    /// uses the returned reference.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn state_locked(&self) -> &mut State<T> {
+        // SAFETY: per the contract.
+        unsafe { &mut *self.state.get() }
+    }
+
+    /// Refresh the lock-free mirrors; call before releasing a raw lock.
+    ///
+    /// # Safety
+    /// The caller holds this channel's lock.
+    pub(crate) unsafe fn sync_mirrors(&self) {
+        // SAFETY: per the contract.
+        let state = unsafe { &*self.state.get() };
+        self.len.store(state.buf.len(), Ordering::Relaxed);
+        self.closed.store(state.closed, Ordering::Release);
+    }
+
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        (self.cap != usize::MAX).then_some(self.cap)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn addr(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    pub(crate) fn send(&self, v: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let mut st = self.lock();
+        let v = match self.try_send_locked(&mut st, v) {
+            Ok(wake_one) => {
+                drop(st);
+                wake(wake_one);
+                return Ok(());
+            }
+            Err(TrySendError::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
+            Err(TrySendError::Full(v)) => v,
+        };
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(SendTimeoutError::Timeout(v));
+        }
+        let mut slot = Some(v);
+        let sel = Selection::new();
+        st.sendq.push(Entry::new(&sel, 0, &mut slot));
+        drop(st);
+        match sel.wait(WaitReason::ChanSend, deadline) {
+            Outcome::Done { closed: false, .. } => Ok(()),
+            Outcome::Done { closed: true, .. } => {
+                Err(SendTimeoutError::Closed(slot.take().expect("value kept")))
+            }
+            Outcome::TimedOut => {
+                self.lock().sendq.remove(&sel);
+                Err(SendTimeoutError::Timeout(slot.take().expect("value kept")))
+            }
+        }
+    }
+
+    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let mut st = self.lock();
+        match self.try_recv_locked(&mut st) {
+            Ok((v, wake_one)) => {
+                drop(st);
+                wake(wake_one);
+                return Ok(v);
+            }
+            Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
+            Err(TryRecvError::Empty) => {}
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(RecvTimeoutError::Timeout);
+        }
+        let mut slot: Option<T> = None;
+        let sel = Selection::new();
+        st.recvq.push(Entry::new(&sel, 0, &mut slot));
+        drop(st);
+        match sel.wait(WaitReason::ChanReceive, deadline) {
+            Outcome::Done { closed: false, .. } => {
+                Ok(slot.take().expect("a value was handed over"))
+            }
+            Outcome::Done { closed: true, .. } => Err(RecvTimeoutError::Closed),
+            Outcome::TimedOut => {
+                self.lock().recvq.remove(&sel);
+                Err(RecvTimeoutError::Timeout)
+            }
+        }
+    }
+
+    /// Send without blocking, lock held. On success returns the receiver to wake, if a
+    /// waiting one took the value directly.
+    pub(crate) fn try_send_locked(
+        &self,
+        st: &mut State<T>,
+        v: T,
+    ) -> Result<Option<Unparker>, TrySendError<T>> {
+        if st.closed {
+            return Err(TrySendError::Closed(v));
+        }
+        // SAFETY: the caller holds our lock (it got `st` from it).
+        if let Some(entry) = unsafe { st.recvq.claim_next() } {
+            // Invariant: a live waiting receiver means the buffer is empty.
+            debug_assert!(st.buf.is_empty());
+            // SAFETY: claimed under our lock; the slot is an Option<T> of this channel.
+            unsafe { *entry.slot::<T>() = Some(v) };
+            // SAFETY: as above; nothing touches the entry after completing it.
+            return Ok(Some(
+                unsafe { entry.selection() }.complete(entry.case(), false),
+            ));
+        }
+        if st.buf.len() < self.cap {
+            st.buf.push_back(v);
+            return Ok(None);
+        }
+        Err(TrySendError::Full(v))
+    }
+
+    /// Receive without blocking, lock held. On success also returns the sender to wake,
+    /// if a waiting one was completed.
+    pub(crate) fn try_recv_locked(
+        &self,
+        st: &mut State<T>,
+    ) -> Result<(T, Option<Unparker>), TryRecvError> {
+        if let Some(v) = st.buf.pop_front() {
+            // Room freed: move the oldest waiting sender's value to the tail.
+            // SAFETY: the caller holds our lock.
+            let woken = unsafe { st.sendq.claim_next() }.map(|entry| {
+                // SAFETY: claimed under our lock; the slot is this channel's Option<T>.
+                let moved = unsafe { entry.slot::<T>() }
+                    .take()
+                    .expect("a waiting sender holds its value");
+                st.buf.push_back(moved);
+                // SAFETY: as above.
+                unsafe { entry.selection() }.complete(entry.case(), false)
+            });
+            return Ok((v, woken));
+        }
+        // SAFETY: the caller holds our lock.
+        if let Some(entry) = unsafe { st.sendq.claim_next() } {
+            // A rendezvous (or a buffered channel whose buffer is empty while a sender
+            // waits, which the invariants rule out): take the value from the sender.
+            // SAFETY: claimed under our lock; the slot is this channel's Option<T>.
+            let v = unsafe { entry.slot::<T>() }
+                .take()
+                .expect("a waiting sender holds its value");
+            // SAFETY: as above.
+            return Ok((
+                v,
+                Some(unsafe { entry.selection() }.complete(entry.case(), false)),
+            ));
+        }
+        if st.closed {
+            Err(TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    /// Close; returns whether this call closed it.
+    pub(crate) fn close(&self) -> bool {
+        let mut woken = Vec::new();
+        {
+            let mut st = self.lock();
+            if st.closed {
+                return false;
+            }
+            st.closed = true;
+            let State { recvq, sendq, .. } = &mut *st;
+            for entry in recvq.drain().chain(sendq.drain()) {
+                // SAFETY: we hold the lock and the entry was still queued.
+                let sel = unsafe { entry.selection() };
+                if sel.try_claim() {
+                    woken.push(sel.complete(entry.case(), true));
+                }
+            }
+        }
+        wake(woken);
+        true
+    }
+}

@@ -1,0 +1,470 @@
+//! `select`: wait on several channel operations, complete exactly one.
+//!
+//! The algorithm is Go's `selectgo`:
+//!
+//! 1. Pick a random *poll order* of the cases (so that among ready cases each is
+//!    chosen uniformly) and a *lock order* (channel addresses, ascending, each channel
+//!    once, so that two selects never deadlock on each other's locks).
+//! 2. Lock every channel; in poll order, complete the first case that can proceed now.
+//! 3. Otherwise, with a `default` case, unlock and take it.
+//! 4. Otherwise leave an entry for every case in its channel's wait queue, all pointing
+//!    at one [`Selection`], unlock, and park. The first counterpart to claim the
+//!    selection completes its case (see `waiter`); the others find it claimed.
+//! 5. On waking, lock every channel again and remove the remaining entries.
+//!
+//! A case that names a closed channel is ready (receive: `Err(RecvError)`; send: the
+//! value comes back in `Err(SendError)`); a case on [`never`](super::never) is never
+//! ready. The same channel may appear in several cases.
+
+use std::any::Any;
+use std::cell::{Cell, UnsafeCell};
+use std::sync::MutexGuard;
+use std::time::{Duration, Instant};
+
+use super::core::{wake, Chan};
+use super::error::{RecvError, SendError, TryRecvError, TrySendError};
+use super::waiter::{Entry, Outcome, Selection};
+use super::{Receiver, Sender};
+use crate::park::{self, Unparker, WaitReason};
+
+/// One case of a select. Implemented by the case types that `select!` and [`Select`]
+/// build; not meant to be implemented elsewhere (its methods use internal types).
+#[doc(hidden)]
+#[allow(private_interfaces)]
+pub trait SelectCase {
+    /// The channel's address (lock order), or None if the case can never proceed.
+    fn chan_addr(&self) -> Option<usize>;
+    /// Lock this case's channel. Only called when `chan_addr` is Some.
+    fn lock(&self) -> MutexGuard<'_, ()>;
+    /// Complete the case now if possible; `Some(wake)` if it fired.
+    ///
+    /// # Safety
+    /// The channel's lock is held by the caller.
+    unsafe fn try_now(&self) -> Option<Option<Unparker>>;
+    /// Leave an entry for `sel` as case `index`.
+    ///
+    /// # Safety
+    /// The channel's lock is held; `sel` and `self` outlive the entry (until `dequeue`).
+    unsafe fn enqueue(&self, sel: &Selection, index: usize);
+    /// Remove `sel`'s entries and refresh the channel's mirrors.
+    ///
+    /// # Safety
+    /// The channel's lock is held.
+    unsafe fn dequeue(&self, sel: &Selection);
+    /// Refresh the channel's lock-free mirrors before unlocking.
+    ///
+    /// # Safety
+    /// The channel's lock is held.
+    unsafe fn sync(&self);
+    /// A counterpart completed this case while we waited.
+    fn completed(&self, closed: bool);
+}
+
+/// A case of the dynamic [`Select`], whose result is fetched by type.
+trait DynCase: SelectCase {
+    fn take_any(&self) -> Option<Box<dyn Any>>;
+}
+
+impl<T: 'static> DynCase for RecvCase<'_, T> {
+    fn take_any(&self) -> Option<Box<dyn Any>> {
+        self.take().map(|r| Box::new(r) as Box<dyn Any>)
+    }
+}
+
+impl<T: 'static> DynCase for SendCase<'_, T> {
+    fn take_any(&self) -> Option<Box<dyn Any>> {
+        self.take().map(|r| Box::new(r) as Box<dyn Any>)
+    }
+}
+
+/// A `recv` case.
+#[doc(hidden)]
+pub struct RecvCase<'a, T> {
+    chan: Option<&'a Chan<T>>,
+    slot: UnsafeCell<Option<T>>,
+    result: Cell<Option<Result<T, RecvError>>>,
+}
+
+impl<'a, T> RecvCase<'a, T> {
+    pub fn new(rx: &'a Receiver<T>) -> Self {
+        RecvCase {
+            chan: rx.chan(),
+            slot: UnsafeCell::new(None),
+            result: Cell::new(None),
+        }
+    }
+
+    /// The outcome, if this case was the one selected.
+    pub fn take(&self) -> Option<Result<T, RecvError>> {
+        self.result.take()
+    }
+}
+
+#[allow(private_interfaces)]
+impl<T> SelectCase for RecvCase<'_, T> {
+    fn chan_addr(&self) -> Option<usize> {
+        self.chan.map(Chan::addr)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.chan.expect("never() is not locked").raw_lock()
+    }
+
+    unsafe fn try_now(&self) -> Option<Option<Unparker>> {
+        let chan = self.chan?;
+        // SAFETY: the caller holds the lock.
+        let st = unsafe { chan.state_locked() };
+        match chan.try_recv_locked(st) {
+            Ok((v, woken)) => {
+                self.result.set(Some(Ok(v)));
+                Some(woken)
+            }
+            Err(TryRecvError::Closed) => {
+                self.result.set(Some(Err(RecvError)));
+                Some(None)
+            }
+            Err(TryRecvError::Empty) => None,
+        }
+    }
+
+    unsafe fn enqueue(&self, sel: &Selection, index: usize) {
+        if let Some(chan) = self.chan {
+            // SAFETY: the caller holds the lock and keeps sel and self alive.
+            unsafe { chan.state_locked() }
+                .recvq
+                .push(Entry::new(sel, index, self.slot.get()));
+        }
+    }
+
+    unsafe fn dequeue(&self, sel: &Selection) {
+        if let Some(chan) = self.chan {
+            // SAFETY: the caller holds the lock.
+            unsafe { chan.state_locked() }.recvq.remove(sel);
+        }
+    }
+
+    unsafe fn sync(&self) {
+        if let Some(chan) = self.chan {
+            // SAFETY: the caller holds the lock.
+            unsafe { chan.sync_mirrors() };
+        }
+    }
+
+    fn completed(&self, closed: bool) {
+        // SAFETY: the wait is over and every entry removed: nobody else uses the slot.
+        let v = unsafe { (*self.slot.get()).take() };
+        self.result.set(Some(match (closed, v) {
+            (false, Some(v)) => Ok(v),
+            _ => Err(RecvError),
+        }));
+    }
+}
+
+/// A `send` case.
+#[doc(hidden)]
+pub struct SendCase<'a, T> {
+    chan: &'a Chan<T>,
+    slot: UnsafeCell<Option<T>>,
+    result: Cell<Option<Result<(), SendError<T>>>>,
+}
+
+impl<'a, T> SendCase<'a, T> {
+    pub fn new(tx: &'a Sender<T>, value: T) -> Self {
+        SendCase {
+            chan: tx.chan(),
+            slot: UnsafeCell::new(Some(value)),
+            result: Cell::new(None),
+        }
+    }
+
+    /// The outcome, if this case was the one selected.
+    pub fn take(&self) -> Option<Result<(), SendError<T>>> {
+        self.result.take()
+    }
+}
+
+#[allow(private_interfaces)]
+impl<T> SelectCase for SendCase<'_, T> {
+    fn chan_addr(&self) -> Option<usize> {
+        Some(self.chan.addr())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.chan.raw_lock()
+    }
+
+    unsafe fn try_now(&self) -> Option<Option<Unparker>> {
+        // SAFETY: the caller holds the lock; the slot is ours while we are not enqueued.
+        let (st, slot) = unsafe { (self.chan.state_locked(), &mut *self.slot.get()) };
+        let v = slot
+            .take()
+            .expect("a send case holds its value until it fires");
+        match self.chan.try_send_locked(st, v) {
+            Ok(woken) => {
+                self.result.set(Some(Ok(())));
+                Some(woken)
+            }
+            Err(TrySendError::Closed(v)) => {
+                self.result.set(Some(Err(SendError(v))));
+                Some(None)
+            }
+            Err(TrySendError::Full(v)) => {
+                *slot = Some(v);
+                None
+            }
+        }
+    }
+
+    unsafe fn enqueue(&self, sel: &Selection, index: usize) {
+        // SAFETY: the caller holds the lock and keeps sel and self alive.
+        unsafe { self.chan.state_locked() }
+            .sendq
+            .push(Entry::new(sel, index, self.slot.get()));
+    }
+
+    unsafe fn dequeue(&self, sel: &Selection) {
+        // SAFETY: the caller holds the lock.
+        unsafe { self.chan.state_locked() }.sendq.remove(sel);
+    }
+
+    unsafe fn sync(&self) {
+        // SAFETY: the caller holds the lock.
+        unsafe { self.chan.sync_mirrors() };
+    }
+
+    fn completed(&self, closed: bool) {
+        self.result.set(Some(if closed {
+            // SAFETY: the wait is over and every entry removed: the slot is ours again.
+            let v = unsafe { (*self.slot.get()).take() };
+            Err(SendError(v.expect("a closed send case keeps its value")))
+        } else {
+            Ok(())
+        }));
+    }
+}
+
+/// A small per-thread random source for the poll order (xorshift64*).
+fn random_below(n: usize) -> usize {
+    thread_local! {
+        static STATE: Cell<u64> = const { Cell::new(0) };
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        if x == 0 {
+            let seed = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            x = seed ^ (s as *const _ as u64) | 1;
+        }
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize % n
+    })
+}
+
+/// Hold the locks of all the cases' channels, each once, in address order.
+struct Locks<'c> {
+    _guards: Vec<MutexGuard<'c, ()>>,
+}
+
+fn lock_all<'c>(cases: &'c [&'c dyn SelectCase], order: &[usize]) -> Locks<'c> {
+    let mut guards = Vec::with_capacity(order.len());
+    let mut last = None;
+    for &i in order {
+        let addr = cases[i].chan_addr();
+        if addr.is_some() && addr != last {
+            guards.push(cases[i].lock());
+            last = addr;
+        }
+    }
+    Locks { _guards: guards }
+}
+
+fn sync_all(cases: &[&dyn SelectCase]) {
+    for case in cases {
+        // SAFETY: called only while `lock_all`'s guards are held.
+        unsafe { case.sync() };
+    }
+}
+
+/// Run a select over `cases`. Returns the index of the case that completed (its result
+/// is stored in it), or None if `nonblocking` and nothing was ready, or if `deadline`
+/// passed first.
+#[doc(hidden)]
+pub fn run(
+    cases: &[&dyn SelectCase],
+    nonblocking: bool,
+    deadline: Option<Instant>,
+) -> Option<usize> {
+    let n = cases.len();
+    // Poll order: a uniformly random permutation (Fisher-Yates).
+    let mut poll: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        poll.swap(i, random_below(i + 1));
+    }
+    // Lock order: by channel address; cases on never() are left out.
+    let mut lock_order: Vec<usize> = (0..n).filter(|&i| cases[i].chan_addr().is_some()).collect();
+    lock_order.sort_by_key(|&i| cases[i].chan_addr());
+
+    let locks = lock_all(cases, &lock_order);
+    for &i in &poll {
+        // SAFETY: all the cases' channels are locked.
+        if let Some(woken) = unsafe { cases[i].try_now() } {
+            sync_all(cases);
+            drop(locks);
+            wake(woken);
+            return Some(i);
+        }
+    }
+    if nonblocking || deadline.is_some_and(|d| Instant::now() >= d) {
+        sync_all(cases);
+        return None;
+    }
+    if lock_order.is_empty() {
+        drop(locks);
+        // Nothing can ever be ready: block forever (or until the deadline).
+        match deadline {
+            Some(d) => {
+                while Instant::now() < d {
+                    crate::time::park_until(WaitReason::SelectNoCases, d);
+                }
+                return None;
+            }
+            None => loop {
+                park::park(WaitReason::SelectNoCases);
+            },
+        }
+    }
+    let sel = Selection::new();
+    for &i in &lock_order {
+        // SAFETY: locked; `sel` and the cases outlive the entries, which are all
+        // removed below before this function returns.
+        unsafe { cases[i].enqueue(&sel, i) };
+    }
+    sync_all(cases);
+    drop(locks);
+
+    let outcome = sel.wait(WaitReason::Select, deadline);
+
+    let locks = lock_all(cases, &lock_order);
+    for &i in &lock_order {
+        // SAFETY: locked.
+        unsafe { cases[i].dequeue(&sel) };
+    }
+    sync_all(cases);
+    drop(locks);
+    match outcome {
+        Outcome::Done { case, closed } => {
+            cases[case].completed(closed);
+            Some(case)
+        }
+        Outcome::TimedOut => None,
+    }
+}
+
+/// A select over a set of cases chosen at run time (Go's `reflect.Select`).
+///
+/// ```
+/// use goru::chan::{self, Select};
+///
+/// let chans: Vec<_> = (0..4).map(|_| chan::bounded::<usize>(1)).collect();
+/// chans[2].0.send(42).unwrap();
+/// let mut sel = Select::new();
+/// for (_, rx) in &chans {
+///     sel.recv(rx);
+/// }
+/// let index = sel.select();
+/// assert_eq!(index, 2);
+/// assert_eq!(sel.recv_result::<usize>(index), Ok(42));
+/// ```
+#[derive(Default)]
+pub struct Select<'a> {
+    cases: Vec<Box<dyn DynCase + 'a>>,
+    fired: Option<usize>,
+}
+
+impl<'a> Select<'a> {
+    /// An empty select.
+    pub fn new() -> Self {
+        Select {
+            cases: Vec::new(),
+            fired: None,
+        }
+    }
+
+    /// Add a receive case; returns its index.
+    pub fn recv<T: Send + 'static>(&mut self, rx: &'a Receiver<T>) -> usize {
+        self.cases.push(Box::new(RecvCase::new(rx)));
+        self.cases.len() - 1
+    }
+
+    /// Add a send case (the value is dropped if another case fires); returns its index.
+    pub fn send<T: Send + 'static>(&mut self, tx: &'a Sender<T>, value: T) -> usize {
+        self.cases.push(Box::new(SendCase::new(tx, value)));
+        self.cases.len() - 1
+    }
+
+    fn run(&mut self, nonblocking: bool, deadline: Option<Instant>) -> Option<usize> {
+        assert!(self.fired.is_none(), "a Select runs once; build a new one");
+        let cases: Vec<&dyn SelectCase> =
+            self.cases.iter().map(|c| &**c as &dyn SelectCase).collect();
+        self.fired = run(&cases, nonblocking, deadline);
+        self.fired
+    }
+
+    /// Wait until one case completes; returns its index.
+    pub fn select(&mut self) -> usize {
+        self.run(false, None)
+            .expect("a blocking select returns a case")
+    }
+
+    /// Complete a case that is ready now, if any (a select with `default`).
+    pub fn try_select(&mut self) -> Option<usize> {
+        self.run(true, None)
+    }
+
+    /// Wait at most `d` for a case to complete.
+    pub fn select_timeout(&mut self, d: Duration) -> Option<usize> {
+        self.run(false, Some(Instant::now() + d))
+    }
+
+    /// The result of receive case `index`, which completed.
+    ///
+    /// # Panics
+    /// If `index` is not the completed case or not a receive of `T`.
+    pub fn recv_result<T: 'static>(&mut self, index: usize) -> Result<T, RecvError> {
+        *self.result::<Result<T, RecvError>>(index)
+    }
+
+    /// The result of send case `index`, which completed.
+    ///
+    /// # Panics
+    /// If `index` is not the completed case or not a send of `T`.
+    pub fn send_result<T: 'static>(&mut self, index: usize) -> Result<(), SendError<T>> {
+        *self.result::<Result<(), SendError<T>>>(index)
+    }
+
+    fn result<R: 'static>(&mut self, index: usize) -> Box<R> {
+        assert_eq!(
+            self.fired,
+            Some(index),
+            "case {index} is not the one that completed"
+        );
+        self.cases[index]
+            .take_any()
+            .expect("the result was already taken")
+            .downcast::<R>()
+            .unwrap_or_else(|_| panic!("case {index} has another type"))
+    }
+}
+
+impl std::fmt::Debug for Select<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Select")
+            .field("cases", &self.cases.len())
+            .field("fired", &self.fired)
+            .finish()
+    }
+}

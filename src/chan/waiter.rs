@@ -1,0 +1,204 @@
+//! Blocked channel operations: the records a waiter leaves in channel queues, and the
+//! protocol by which exactly one counterpart completes them.
+//!
+//! A goroutine (or thread) that must wait — a blocking `send`/`recv`, or a `select` with
+//! no ready case — creates one [`Selection`] on its own stack and leaves an [`Entry`]
+//! (pointing at it, naming a case and a value slot) in the wait queue of every channel
+//! it waits on. A counterpart that finds an entry, *holding that channel's lock*:
+//!
+//! 1. claims the selection: CAS `WAITING -> CLAIMED` (fails if another case of the same
+//!    select won, the waiter timed out, or the channel was closed on it: the entry is
+//!    stale and is skipped);
+//! 2. moves the value through the slot (writes it for a receiver, takes it from a
+//!    sender), or leaves the slot alone when it completes the case by closing;
+//! 3. publishes `DONE(case, closed)` with Release and wakes the waiter.
+//!
+//! The claim makes "no value lost or duplicated" hold however many selects race: only
+//! the claimant moves a value, and it moves it only after winning. A rendezvous sender is
+//! released only once its value was taken.
+//!
+//! # Lifetime of the records
+//!
+//! The `Selection` and slots live on the waiter's stack, so they must not be touched once
+//! the waiter returns. Two rules guarantee it:
+//!
+//! - A counterpart touches a record only while holding the lock of a channel whose
+//!   queue still held that record's entry, and touches nothing after publishing `DONE`
+//!   (it clones the unparker first).
+//! - Before returning, a waiter removes its entries from every channel it enqueued on,
+//!   taking each channel's lock in turn — which also waits out any counterpart that is
+//!   inspecting a stale entry under that lock. (A plain send or receive waits on one
+//!   channel; when it completes, its only entry was removed by the counterpart, so it
+//!   can return as soon as it sees `DONE`.)
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crate::park::{self, Unparker, WaitReason};
+
+const WAITING: usize = 0;
+const ABORTED: usize = 1;
+const CLAIMED: usize = 2;
+/// `DONE_BASE + 2 * case + closed`.
+const DONE_BASE: usize = 4;
+
+/// One waiting operation or select.
+pub(crate) struct Selection {
+    state: AtomicUsize,
+    unparker: Unparker,
+}
+
+/// How a wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Case `case` was completed by a counterpart; `closed` if by closing the channel.
+    Done { case: usize, closed: bool },
+    /// The deadline passed first; nothing was completed.
+    TimedOut,
+}
+
+impl Selection {
+    pub(crate) fn new() -> Selection {
+        Selection {
+            state: AtomicUsize::new(WAITING),
+            unparker: park::current(),
+        }
+    }
+
+    /// Counterpart, under the lock of a channel holding an entry of this selection.
+    pub(crate) fn try_claim(&self) -> bool {
+        self.state
+            .compare_exchange(WAITING, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Counterpart, after a successful claim and after moving the value: publish the
+    /// outcome. Returns the unparker to wake the waiter with (after unlocking); the
+    /// selection itself must not be touched again.
+    pub(crate) fn complete(&self, case: usize, closed: bool) -> Unparker {
+        let unparker = self.unparker.clone();
+        self.state
+            .store(DONE_BASE + 2 * case + closed as usize, Ordering::Release);
+        unparker
+    }
+
+    /// Waiter: wait until completed, or until `deadline` (then abort if still waiting).
+    pub(crate) fn wait(&self, reason: WaitReason, deadline: Option<Instant>) -> Outcome {
+        let mut spins = 0u32;
+        loop {
+            let s = self.state.load(Ordering::Acquire);
+            if s >= DONE_BASE {
+                let n = s - DONE_BASE;
+                return Outcome::Done {
+                    case: n / 2,
+                    closed: n % 2 == 1,
+                };
+            }
+            if s == CLAIMED {
+                // A counterpart is moving the value right now, under its lock: brief.
+                spins += 1;
+                if spins < 64 {
+                    std::hint::spin_loop();
+                } else {
+                    crate::yield_now();
+                }
+                continue;
+            }
+            match deadline {
+                Some(at) if Instant::now() >= at => {
+                    if self
+                        .state
+                        .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                    {
+                        return Outcome::TimedOut;
+                    }
+                    // Claimed meanwhile: the operation is happening; wait for it.
+                }
+                Some(at) => crate::time::park_until(reason, at),
+                None => park::park(reason),
+            }
+        }
+    }
+}
+
+/// A waiter's record in one channel queue.
+pub(crate) struct Entry {
+    sel: *const Selection,
+    case: usize,
+    /// The waiter's `Option<T>` for this channel's `T`.
+    slot: *mut (),
+}
+
+// SAFETY: the pointers are only dereferenced under the owning channel's lock while the
+// waiter keeps the records alive (module docs); the values moved through `slot` are Send.
+unsafe impl Send for Entry {}
+
+impl Entry {
+    pub(crate) fn new<T>(sel: &Selection, case: usize, slot: *mut Option<T>) -> Entry {
+        Entry {
+            sel,
+            case,
+            slot: slot.cast(),
+        }
+    }
+
+    /// # Safety
+    /// The caller holds the lock of the channel whose queue held this entry.
+    pub(crate) unsafe fn selection(&self) -> &Selection {
+        // SAFETY: see the module docs: the record is alive while its entry is reachable
+        // under the lock the caller holds.
+        unsafe { &*self.sel }
+    }
+
+    pub(crate) fn case(&self) -> usize {
+        self.case
+    }
+
+    /// # Safety
+    /// The caller holds the channel lock, has claimed the selection, and `T` is the
+    /// channel's element type.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn slot<T>(&self) -> &mut Option<T> {
+        // SAFETY: per the contract, the slot is alive and no one else touches it.
+        unsafe { &mut *(self.slot as *mut Option<T>) }
+    }
+}
+
+/// A channel's queue of blocked senders or receivers, oldest first.
+#[derive(Default)]
+pub(crate) struct WaitQueue {
+    entries: VecDeque<Entry>,
+}
+
+impl WaitQueue {
+    pub(crate) fn push(&mut self, entry: Entry) {
+        self.entries.push_back(entry);
+    }
+
+    /// Pop entries until one can be claimed; stale ones are dropped.
+    ///
+    /// # Safety
+    /// The caller holds the lock of the channel owning this queue.
+    pub(crate) unsafe fn claim_next(&mut self) -> Option<Entry> {
+        while let Some(entry) = self.entries.pop_front() {
+            // SAFETY: caller holds the lock (module docs).
+            if unsafe { entry.selection() }.try_claim() {
+                return Some(entry);
+            }
+        }
+        None
+    }
+
+    /// Remove every entry of `sel` (the waiter cleaning up).
+    pub(crate) fn remove(&mut self, sel: &Selection) {
+        let sel: *const Selection = sel;
+        self.entries.retain(|e| e.sel != sel);
+    }
+
+    /// Take all entries (closing the channel).
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Entry> + '_ {
+        self.entries.drain(..)
+    }
+}
