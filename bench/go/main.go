@@ -16,6 +16,11 @@ var workloads = map[string]func() float64{
 	"spawn":    spawn,
 	"yield":    yieldPair,
 	"sleepers": sleepers,
+	"pingpong":  pingPong,
+	"buffered1": func() float64 { return buffered(1) },
+	"buffered4": func() float64 { return buffered(4) },
+	"select":    selectTwo,
+	"fanin":     fanIn,
 }
 
 func main() {
@@ -104,4 +109,110 @@ func sleepers() float64 {
 		over = 0
 	}
 	return float64(over.Nanoseconds())
+}
+
+// pingpong: a value there and back over two unbuffered channels; time per round trip.
+func pingPong() float64 {
+	const trips = 500000
+	ping, pong := make(chan uint32), make(chan uint32)
+	go func() {
+		for v := range ping {
+			pong <- v + 1
+		}
+	}()
+	start := time.Now()
+	for i := uint32(0); i < trips; i++ {
+		ping <- i
+		if <-pong != i+1 {
+			panic("wrong value")
+		}
+	}
+	took := time.Since(start)
+	close(ping)
+	return float64(took.Nanoseconds()) / trips
+}
+
+// buffered: pairs producers and pairs consumers over one channel of capacity 1024,
+// ten million values in all; time per value.
+func buffered(pairs int) float64 {
+	const values = 10000000
+	start := time.Now()
+	ch := make(chan uint64, 1024)
+	var producers sync.WaitGroup
+	producers.Add(pairs)
+	for p := 0; p < pairs; p++ {
+		go func(p int) {
+			for v := uint64(p); v < values; v += uint64(pairs) {
+				ch <- v
+			}
+			producers.Done()
+		}(p)
+	}
+	go func() { producers.Wait(); close(ch) }()
+	sums := make(chan uint64)
+	for c := 0; c < pairs; c++ {
+		go func() {
+			var s uint64
+			for v := range ch {
+				s += v
+			}
+			sums <- s
+		}()
+	}
+	var sum uint64
+	for c := 0; c < pairs; c++ {
+		sum += <-sums
+	}
+	if sum != values*(values-1)/2 {
+		panic("wrong sum")
+	}
+	return float64(time.Since(start).Nanoseconds()) / values
+}
+
+// select: one consumer selecting over two buffered channels fed by two producers.
+func selectTwo() float64 {
+	const selects = 2000000
+	start := time.Now()
+	a, b := make(chan uint64, 1024), make(chan uint64, 1024)
+	go func() {
+		for v := uint64(0); v < selects/2; v++ {
+			a <- v
+		}
+	}()
+	go func() {
+		for v := uint64(0); v < selects/2; v++ {
+			b <- v
+		}
+	}()
+	var sum uint64
+	for i := 0; i < selects; i++ {
+		select {
+		case v := <-a:
+			sum += v
+		case v := <-b:
+			sum += v
+		}
+	}
+	if sum != 2*((selects/2)*(selects/2-1)/2) {
+		panic("wrong sum")
+	}
+	return float64(time.Since(start).Nanoseconds()) / selects
+}
+
+// fanin: 100,000 goroutines each send one result over one channel.
+func fanIn() float64 {
+	const n = 100000
+	start := time.Now()
+	ch := make(chan uint64, 1024)
+	for i := uint64(0); i < n; i++ {
+		go func(i uint64) { ch <- i }(i)
+	}
+	var sum uint64
+	for i := 0; i < n; i++ {
+		sum += <-ch
+	}
+	if sum != n*(n-1)/2 {
+		panic("wrong sum")
+	}
+	return float64(time.Since(start).Nanoseconds()) / n
 }

@@ -264,22 +264,37 @@ fn random_below(n: usize) -> usize {
     })
 }
 
-/// Hold the locks of all the cases' channels, each once, in address order.
+/// Hold the locks of all the cases' channels, each once, in address order. The first
+/// few guards live inline: a select over a handful of channels allocates nothing.
 struct Locks<'c> {
-    _guards: Vec<MutexGuard<'c, ()>>,
+    inline: [Option<MutexGuard<'c, ()>>; INLINE],
+    rest: Vec<MutexGuard<'c, ()>>,
 }
 
+/// Cases handled without heap allocation.
+const INLINE: usize = 8;
+
 fn lock_all<'c>(cases: &'c [&'c dyn SelectCase], order: &[usize]) -> Locks<'c> {
-    let mut guards = Vec::with_capacity(order.len());
+    let mut locks = Locks {
+        inline: Default::default(),
+        rest: Vec::new(),
+    };
+    let mut held = 0;
     let mut last = None;
     for &i in order {
         let addr = cases[i].chan_addr();
         if addr.is_some() && addr != last {
-            guards.push(cases[i].lock());
+            let guard = cases[i].lock();
+            if held < INLINE {
+                locks.inline[held] = Some(guard);
+            } else {
+                locks.rest.push(guard);
+            }
+            held += 1;
             last = addr;
         }
     }
-    Locks { _guards: guards }
+    locks
 }
 
 fn sync_all(cases: &[&dyn SelectCase]) {
@@ -299,17 +314,36 @@ pub fn run(
     deadline: Option<Instant>,
 ) -> Option<usize> {
     let n = cases.len();
+    let (mut poll_inline, mut lock_inline) = ([0usize; INLINE], [0usize; INLINE]);
+    let (mut poll_heap, mut lock_heap) = (Vec::new(), Vec::new());
+    let (poll, lock_slots): (&mut [usize], &mut [usize]) = if n <= INLINE {
+        (&mut poll_inline[..n], &mut lock_inline[..n])
+    } else {
+        poll_heap.resize(n, 0);
+        lock_heap.resize(n, 0);
+        (&mut poll_heap, &mut lock_heap)
+    };
     // Poll order: a uniformly random permutation (Fisher-Yates).
-    let mut poll: Vec<usize> = (0..n).collect();
+    for (i, slot) in poll.iter_mut().enumerate() {
+        *slot = i;
+    }
     for i in (1..n).rev() {
         poll.swap(i, random_below(i + 1));
     }
     // Lock order: by channel address; cases on never() are left out.
-    let mut lock_order: Vec<usize> = (0..n).filter(|&i| cases[i].chan_addr().is_some()).collect();
-    lock_order.sort_by_key(|&i| cases[i].chan_addr());
+    let mut locked = 0;
+    for i in 0..n {
+        if cases[i].chan_addr().is_some() {
+            lock_slots[locked] = i;
+            locked += 1;
+        }
+    }
+    let lock_order = &mut lock_slots[..locked];
+    lock_order.sort_unstable_by_key(|&i| cases[i].chan_addr());
+    let lock_order = &*lock_order;
 
-    let locks = lock_all(cases, &lock_order);
-    for &i in &poll {
+    let locks = lock_all(cases, lock_order);
+    for &i in poll.iter() {
         // SAFETY: all the cases' channels are locked.
         if let Some(woken) = unsafe { cases[i].try_now() } {
             sync_all(cases);
@@ -338,7 +372,7 @@ pub fn run(
         }
     }
     let sel = Selection::new();
-    for &i in &lock_order {
+    for &i in lock_order {
         // SAFETY: locked; `sel` and the cases outlive the entries, which are all
         // removed below before this function returns.
         unsafe { cases[i].enqueue(&sel, i) };
@@ -348,8 +382,8 @@ pub fn run(
 
     let outcome = sel.wait(WaitReason::Select, deadline);
 
-    let locks = lock_all(cases, &lock_order);
-    for &i in &lock_order {
+    let locks = lock_all(cases, lock_order);
+    for &i in lock_order {
         // SAFETY: locked.
         unsafe { cases[i].dequeue(&sel) };
     }

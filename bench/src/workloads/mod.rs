@@ -1,5 +1,6 @@
 //! The workloads, each written once per runtime.
 
+mod channels;
 mod sleepers;
 mod spawn;
 mod yield_pair;
@@ -20,11 +21,13 @@ pub struct Workload {
 }
 
 pub fn all() -> Vec<Workload> {
-    vec![
+    let mut all = vec![
         spawn::workload(),
         yield_pair::workload(),
         sleepers::workload(),
-    ]
+    ];
+    all.extend(channels::workloads());
+    all
 }
 
 /// A goru runtime with the benchmark's worker count.
