@@ -332,8 +332,8 @@ pub fn run(
     }
     // Lock order: by channel address; cases on never() are left out.
     let mut locked = 0;
-    for i in 0..n {
-        if cases[i].chan_addr().is_some() {
+    for (i, case) in cases.iter().enumerate() {
+        if case.chan_addr().is_some() {
             lock_slots[locked] = i;
             locked += 1;
         }
