@@ -22,15 +22,15 @@
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::lock::{SpinGuard, SpinLock};
 use super::waiter::{Entry, Outcome, Selection, WaitQueue};
 use crate::park::{Unparker, WaitReason};
 
 pub(crate) struct Chan<T> {
-    lock: Mutex<()>,
+    lock: SpinLock,
     state: UnsafeCell<State<T>>,
     /// Buffer capacity; `usize::MAX` for an unbounded channel.
     cap: usize,
@@ -57,7 +57,7 @@ pub(crate) struct State<T> {
 /// The channel's state while its lock is held.
 pub(crate) struct Locked<'a, T> {
     chan: &'a Chan<T>,
-    _guard: MutexGuard<'a, ()>,
+    _guard: SpinGuard<'a>,
 }
 
 impl<T> std::ops::Deref for Locked<'_, T> {
@@ -95,7 +95,7 @@ pub(crate) fn wake(unparkers: impl IntoIterator<Item = Unparker>) {
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Chan<T> {
         Chan {
-            lock: Mutex::new(()),
+            lock: SpinLock::default(),
             state: UnsafeCell::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
                 closed: false,
@@ -113,13 +113,13 @@ impl<T> Chan<T> {
     pub(crate) fn lock(&self) -> Locked<'_, T> {
         Locked {
             chan: self,
-            _guard: self.lock.lock().unwrap_or_else(|e| e.into_inner()),
+            _guard: self.lock.lock(),
         }
     }
 
     /// The raw lock, for `select`, which holds several channels' locks at once.
-    pub(crate) fn raw_lock(&self) -> MutexGuard<'_, ()> {
-        self.lock.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn raw_lock(&self) -> SpinGuard<'_> {
+        self.lock.lock()
     }
 
     /// # Safety

@@ -24,6 +24,7 @@
 
 mod core;
 mod error;
+mod lock;
 pub(crate) mod select;
 mod waiter;
 

@@ -18,11 +18,11 @@
 
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
-use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 use super::core::{wake, Chan};
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
+use super::lock::SpinGuard;
 use super::waiter::{Entry, Outcome, Selection};
 use super::{Receiver, Sender};
 use crate::park::{self, Unparker, WaitReason};
@@ -35,7 +35,7 @@ pub trait SelectCase {
     /// The channel's address (lock order), or None if the case can never proceed.
     fn chan_addr(&self) -> Option<usize>;
     /// Lock this case's channel. Only called when `chan_addr` is Some.
-    fn lock(&self) -> MutexGuard<'_, ()>;
+    fn lock(&self) -> SpinGuard<'_>;
     /// Complete the case now if possible; `Some(wake)` if it fired.
     ///
     /// # Safety
@@ -106,7 +106,7 @@ impl<T> SelectCase for RecvCase<'_, T> {
         self.chan.map(Chan::addr)
     }
 
-    fn lock(&self) -> MutexGuard<'_, ()> {
+    fn lock(&self) -> SpinGuard<'_> {
         self.chan.expect("never() is not locked").raw_lock()
     }
 
@@ -189,7 +189,7 @@ impl<T> SelectCase for SendCase<'_, T> {
         Some(self.chan.addr())
     }
 
-    fn lock(&self) -> MutexGuard<'_, ()> {
+    fn lock(&self) -> SpinGuard<'_> {
         self.chan.raw_lock()
     }
 
@@ -267,8 +267,8 @@ fn random_below(n: usize) -> usize {
 /// Hold the locks of all the cases' channels, each once, in address order. The first
 /// few guards live inline: a select over a handful of channels allocates nothing.
 struct Locks<'c> {
-    inline: [Option<MutexGuard<'c, ()>>; INLINE],
-    rest: Vec<MutexGuard<'c, ()>>,
+    inline: [Option<SpinGuard<'c>>; INLINE],
+    rest: Vec<SpinGuard<'c>>,
 }
 
 /// Cases handled without heap allocation.
