@@ -46,6 +46,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod chan;
+pub mod context;
 mod diag;
 mod goroutine;
 mod park;
@@ -55,6 +56,7 @@ mod scope;
 mod select_macro;
 mod spawn;
 mod stack;
+pub mod sync;
 pub mod time;
 
 pub use goru_macros::{main, test};

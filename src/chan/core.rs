@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use super::lock::{SpinGuard, SpinLock};
 use super::waiter::{Entry, Outcome, Selection, WaitQueue};
+use crate::park::spin::{SpinGuard, SpinLock};
 use crate::park::{Unparker, WaitReason};
 
 pub(crate) struct Chan<T> {

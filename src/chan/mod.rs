@@ -24,7 +24,6 @@
 
 mod core;
 mod error;
-mod lock;
 pub(crate) mod select;
 mod waiter;
 

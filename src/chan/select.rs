@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use super::core::{wake, Chan};
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
-use super::lock::SpinGuard;
 use super::waiter::{Entry, Outcome, Selection};
 use super::{Receiver, Sender};
+use crate::park::spin::SpinGuard;
 use crate::park::{self, Unparker, WaitReason};
 
 /// One case of a select. Implemented by the case types that `select!` and [`Select`]

@@ -4,7 +4,7 @@
 //! `std::thread::sleep` does.
 
 mod channels;
-mod clock;
+pub(crate) mod clock;
 pub(crate) mod timers;
 
 pub use channels::{after, tick, Ticker, Timer};

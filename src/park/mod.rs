@@ -23,6 +23,9 @@
 //!
 //! Every park names a [`WaitReason`] (in Go's words) for the goroutine dump.
 
+pub(crate) mod spin;
+pub(crate) mod waitlist;
+
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::goroutine::{self, GoRef};

@@ -1,4 +1,5 @@
-//! The lock that guards one channel: a spin lock.
+//! A spin lock for the runtime's own tiny critical sections (a channel's state, a
+//! wait list), which never park while held.
 //!
 //! A channel's critical sections are a few dozen instructions and never park (the
 //! waiter protocol releases the lock before any goroutine or thread waits), so a
@@ -20,6 +21,12 @@ pub(crate) struct SpinGuard<'a> {
 }
 
 impl SpinLock {
+    pub(crate) const fn new() -> SpinLock {
+        SpinLock {
+            locked: AtomicBool::new(false),
+        }
+    }
+
     pub(crate) fn lock(&self) -> SpinGuard<'_> {
         if self
             .locked

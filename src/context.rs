@@ -1,0 +1,356 @@
+//! `context`: cancellation, deadlines and request-scoped values, as Go's `context`.
+//!
+//! Contexts form a tree. A cancellable node (from [`with_cancel`], [`with_timeout`],
+//! [`with_deadline`]) registers with its nearest cancellable ancestor; cancelling a
+//! node cancels its whole subtree and never its parent. A node derived from an already
+//! cancelled parent starts cancelled. [`with_value`] nodes only carry a value and
+//! answer `done`/`err`/`deadline` from their parent.
+//!
+//! Nothing leaks per context: a parent holds its children weakly and a child removes
+//! itself from its parent when it is cancelled or dropped; a deadline's timer is
+//! stopped on cancellation and holds the node weakly. No goroutine is ever started.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use crate::chan::{self, Receiver, Sender};
+use crate::time::timers::{TimerAction, TimerKey};
+
+/// Why a context was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContextError {
+    /// Cancelled by its `CancelFn` (or an ancestor's).
+    Canceled,
+    /// Its deadline (or an ancestor's) passed.
+    DeadlineExceeded,
+}
+
+impl fmt::Display for ContextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ContextError::Canceled => "context canceled",
+            ContextError::DeadlineExceeded => "context deadline exceeded",
+        })
+    }
+}
+
+impl std::error::Error for ContextError {}
+
+/// A node of the context tree. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Context {
+    node: Arc<Node>,
+}
+
+enum Node {
+    Background,
+    Cancel(CancelNode),
+    Value {
+        parent: Context,
+        key: TypeId,
+        value: Arc<dyn Any + Send + Sync>,
+    },
+}
+
+struct CancelNode {
+    id: u64,
+    /// The context it was derived from (values are looked up through it; we are
+    /// registered with its nearest cancellable ancestor).
+    parent: Context,
+    deadline: Option<Instant>,
+    done: Receiver<()>,
+    state: Mutex<CancelState>,
+}
+
+struct CancelState {
+    err: Option<ContextError>,
+    /// Dropping it closes `done`.
+    done_tx: Option<Sender<()>>,
+    children: Vec<(u64, Weak<Node>)>,
+    timer: Option<TimerKey>,
+}
+
+/// Cancels its context when called or dropped (Go's `CancelFunc`, made hard to forget).
+pub struct CancelFn {
+    node: Arc<Node>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The root context: never cancelled, no deadline, no values.
+///
+/// ```
+/// let ctx = goru::context::background();
+/// assert!(ctx.err().is_none() && ctx.deadline().is_none());
+/// ```
+pub fn background() -> Context {
+    Context {
+        node: Arc::new(Node::Background),
+    }
+}
+
+/// A child that is cancelled when `cancel` is called or dropped, or when `parent` is.
+///
+/// ```
+/// use goru::context::{self, ContextError};
+/// let (ctx, cancel) = context::with_cancel(&context::background());
+/// let (child, _keep) = context::with_cancel(&ctx);
+/// cancel.cancel();
+/// assert_eq!(child.err(), Some(ContextError::Canceled));
+/// assert!(child.done().recv().is_err(), "done is closed");
+/// ```
+pub fn with_cancel(parent: &Context) -> (Context, CancelFn) {
+    new_cancel_node(parent, None)
+}
+
+/// A child cancelled after `d` (with `DeadlineExceeded`), or earlier by `cancel`/parent.
+pub fn with_timeout(parent: &Context, d: Duration) -> (Context, CancelFn) {
+    with_deadline(parent, Instant::now() + d)
+}
+
+/// A child cancelled at `at` (with `DeadlineExceeded`), or earlier by `cancel`/parent.
+///
+/// ```
+/// use std::time::Duration;
+/// use goru::context::{self, ContextError};
+/// goru::run(|| {
+///     let (ctx, _cancel) = context::with_timeout(&context::background(), Duration::from_millis(10));
+///     goru::select! {
+///         recv(ctx.done()) -> _ => assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded)),
+///         recv(goru::time::after(Duration::from_secs(5))) -> _ => panic!("no timeout"),
+///     }
+/// });
+/// ```
+pub fn with_deadline(parent: &Context, at: Instant) -> (Context, CancelFn) {
+    let inherited = parent.deadline();
+    if inherited.is_some_and(|p| p <= at) {
+        return new_cancel_node(parent, None); // the parent's deadline comes first anyway
+    }
+    let (ctx, cancel) = new_cancel_node(parent, Some(at));
+    if ctx.err().is_none() {
+        if at <= Instant::now() {
+            cancel_node(&ctx.node, ContextError::DeadlineExceeded);
+        } else {
+            let weak = Arc::downgrade(&ctx.node);
+            let key = crate::time::clock::Clock::current().add(
+                at,
+                TimerAction::Call(Box::new(move || {
+                    if let Some(node) = weak.upgrade() {
+                        cancel_node(&node, ContextError::DeadlineExceeded);
+                    }
+                })),
+            );
+            if let Node::Cancel(c) = &*ctx.node {
+                let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
+                if st.err.is_none() {
+                    st.timer = Some(key);
+                } else {
+                    drop(st);
+                    key.stop();
+                }
+            }
+        }
+    }
+    (ctx, cancel)
+}
+
+/// A child carrying `v`, found by [`Context::value`] with its type as the key.
+///
+/// ```
+/// use goru::context;
+/// struct RequestId(u64);
+/// let ctx = context::with_value(&context::background(), RequestId(7));
+/// let (child, _cancel) = context::with_cancel(&ctx);
+/// assert_eq!(child.value::<RequestId>().unwrap().0, 7);
+/// assert!(child.value::<String>().is_none());
+/// ```
+pub fn with_value<V: Send + Sync + 'static>(parent: &Context, v: V) -> Context {
+    Context {
+        node: Arc::new(Node::Value {
+            parent: parent.clone(),
+            key: TypeId::of::<V>(),
+            value: Arc::new(v),
+        }),
+    }
+}
+
+fn new_cancel_node(parent: &Context, own_deadline: Option<Instant>) -> (Context, CancelFn) {
+    let (done_tx, done) = chan::bounded(0);
+    let ancestor = parent.cancel_ancestor();
+    let deadline = match (own_deadline, parent.deadline()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let node = Arc::new(Node::Cancel(CancelNode {
+        id,
+        parent: parent.clone(),
+        deadline,
+        done,
+        state: Mutex::new(CancelState {
+            err: None,
+            done_tx: Some(done_tx),
+            children: Vec::new(),
+            timer: None,
+        }),
+    }));
+    if let Some(anc) = ancestor {
+        let Node::Cancel(a) = &*anc else {
+            unreachable!("cancel_ancestor returns cancel nodes")
+        };
+        let mut st = a.state.lock().unwrap_or_else(|e| e.into_inner());
+        match st.err {
+            Some(err) => {
+                drop(st);
+                cancel_node(&node, err); // derived from a cancelled parent: born cancelled
+            }
+            None => st.children.push((id, Arc::downgrade(&node))),
+        }
+    }
+    (Context { node: node.clone() }, CancelFn { node })
+}
+
+/// Cancel `node` and its subtree with `err` (first cancellation wins).
+fn cancel_node(node: &Arc<Node>, err: ContextError) {
+    let Node::Cancel(c) = &**node else { return };
+    let (children, timer, done_tx) = {
+        let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.err.is_some() {
+            return;
+        }
+        st.err = Some(err);
+        (
+            std::mem::take(&mut st.children),
+            st.timer.take(),
+            st.done_tx.take(),
+        )
+    };
+    if let Some(t) = timer {
+        t.stop();
+    }
+    drop(done_tx); // closes `done`: every receiver, in select or not, wakes
+    for (_, child) in children {
+        if let Some(child) = child.upgrade() {
+            cancel_node(&child, err);
+        }
+    }
+    c.detach_from_parent();
+}
+
+impl CancelNode {
+    fn detach_from_parent(&self) {
+        if let Some(ancestor) = self.parent.cancel_ancestor() {
+            if let Node::Cancel(p) = &*ancestor {
+                let mut st = p.state.lock().unwrap_or_else(|e| e.into_inner());
+                st.children.retain(|(id, _)| *id != self.id);
+            }
+        }
+    }
+}
+
+impl Drop for CancelNode {
+    fn drop(&mut self) {
+        // A context nobody holds any more leaves its parent's list and stops its timer.
+        let timer = self
+            .state
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .timer
+            .take();
+        if let Some(t) = timer {
+            t.stop();
+        }
+        self.detach_from_parent();
+    }
+}
+
+impl Context {
+    /// A receiver that is closed when this context is cancelled: its `recv` returns
+    /// `Err` then, and a `select!` case on it becomes ready. Never closes for
+    /// [`background`].
+    pub fn done(&self) -> Receiver<()> {
+        match &*self.node {
+            Node::Background => chan::never(),
+            Node::Cancel(c) => c.done.clone(),
+            Node::Value { parent, .. } => parent.done(),
+        }
+    }
+
+    /// Why it was cancelled, or `None` while it is not.
+    pub fn err(&self) -> Option<ContextError> {
+        match &*self.node {
+            Node::Background => None,
+            Node::Cancel(c) => c.state.lock().unwrap_or_else(|e| e.into_inner()).err,
+            Node::Value { parent, .. } => parent.err(),
+        }
+    }
+
+    /// When it will be cancelled by a deadline, if it has one (its own or inherited).
+    pub fn deadline(&self) -> Option<Instant> {
+        match &*self.node {
+            Node::Background => None,
+            Node::Cancel(c) => c.deadline,
+            Node::Value { parent, .. } => parent.deadline(),
+        }
+    }
+
+    /// The nearest value of type `V` on the path to the root.
+    pub fn value<V: Send + Sync + 'static>(&self) -> Option<Arc<V>> {
+        let mut node = &self.node;
+        loop {
+            match &**node {
+                Node::Background => return None,
+                Node::Cancel(c) => node = &c.parent.node,
+                Node::Value { parent, key, value } => {
+                    if *key == TypeId::of::<V>() {
+                        return value.clone().downcast::<V>().ok();
+                    }
+                    node = &parent.node;
+                }
+            }
+        }
+    }
+
+    /// The nearest cancellable node at or above this one.
+    fn cancel_ancestor(&self) -> Option<Arc<Node>> {
+        let mut node = &self.node;
+        loop {
+            match &**node {
+                Node::Background => return None,
+                Node::Cancel(_) => return Some(node.clone()),
+                Node::Value { parent, .. } => node = &parent.node,
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("err", &self.err())
+            .field("deadline", &self.deadline())
+            .finish()
+    }
+}
+
+impl CancelFn {
+    /// Cancel the context (with `Canceled`) and everything derived from it.
+    pub fn cancel(&self) {
+        cancel_node(&self.node, ContextError::Canceled);
+    }
+}
+
+impl Drop for CancelFn {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+impl fmt::Debug for CancelFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelFn").finish_non_exhaustive()
+    }
+}

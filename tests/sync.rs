@@ -1,0 +1,444 @@
+//! sync: Mutex, RwLock, WaitGroup, Once, Cond, Semaphore, ErrGroup.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use goru::sync::{Cond, ErrGroup, Mutex, Once, RwLock, Semaphore, WaitGroup};
+
+fn runtime(workers: usize) -> goru::Runtime {
+    goru::Runtime::builder().workers(workers).build().unwrap()
+}
+
+#[test]
+fn a_million_increments_behind_a_mutex_on_1_2_and_4_workers() {
+    for workers in [1, 2, 4] {
+        let total = runtime(workers).run(|| {
+            let counter = Arc::new(Mutex::new(0u64));
+            let wg = WaitGroup::new();
+            for _ in 0..1000 {
+                wg.add(1);
+                let (counter, wg) = (counter.clone(), wg.clone());
+                goru::go(move || {
+                    for _ in 0..1000 {
+                        *counter.lock() += 1;
+                    }
+                    wg.done();
+                });
+            }
+            wg.wait();
+            let total = *counter.lock();
+            total
+        });
+        assert_eq!(total, 1_000_000, "on {workers} workers");
+    }
+}
+
+/// On one worker, `wait` must park: a second goroutine has to run for it to finish.
+fn waits_without_holding_the_worker(wait: impl FnOnce(Arc<AtomicUsize>) + Send + 'static) {
+    runtime(1).run(move || {
+        let progress = Arc::new(AtomicUsize::new(0));
+        let p = progress.clone();
+        let ticker = goru::go(move || {
+            for _ in 0..50 {
+                p.fetch_add(1, Ordering::SeqCst);
+                goru::yield_now();
+            }
+        });
+        wait(progress.clone());
+        ticker.join().unwrap();
+        assert_eq!(progress.load(Ordering::SeqCst), 50);
+    });
+}
+
+#[test]
+fn waiting_on_a_mutex_parks() {
+    waits_without_holding_the_worker(|progress| {
+        let m = Arc::new(Mutex::new(()));
+        let guard = m.lock();
+        let m2 = m.clone();
+        let waiter = goru::go(move || drop(m2.lock()));
+        while progress.load(Ordering::SeqCst) < 50 {
+            goru::yield_now();
+        }
+        drop(guard);
+        waiter.join().unwrap();
+    });
+}
+
+#[test]
+fn waiting_on_a_waitgroup_parks() {
+    waits_without_holding_the_worker(|progress| {
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let wg2 = wg.clone();
+        goru::go(move || {
+            while progress.load(Ordering::SeqCst) < 50 {
+                goru::yield_now();
+            }
+            wg2.done();
+        });
+        wg.wait();
+    });
+}
+
+#[test]
+fn waiting_on_a_cond_parks() {
+    waits_without_holding_the_worker(|progress| {
+        let state = Arc::new((Mutex::new(false), Cond::new()));
+        let s = state.clone();
+        goru::go(move || {
+            while progress.load(Ordering::SeqCst) < 50 {
+                goru::yield_now();
+            }
+            *s.0.lock() = true;
+            s.1.notify_one();
+        });
+        let mut ready = state.0.lock();
+        while !*ready {
+            ready = state.1.wait(ready);
+        }
+    });
+}
+
+#[test]
+fn waiting_on_a_context_parks() {
+    waits_without_holding_the_worker(|progress| {
+        let (ctx, cancel) = goru::context::with_cancel(&goru::context::background());
+        goru::go(move || {
+            while progress.load(Ordering::SeqCst) < 50 {
+                goru::yield_now();
+            }
+            cancel.cancel();
+        });
+        assert!(ctx.done().recv().is_err());
+    });
+}
+
+#[test]
+fn no_mutex_waiter_is_starved() {
+    // Hammer one mutex from many goroutines; every acquisition completes within a
+    // generous bound (starvation mode hands the lock over after 1 ms of waiting).
+    let worst = runtime(2).run(|| {
+        let m = Arc::new(Mutex::new(0u64));
+        let stop = Arc::new(AtomicBool::new(false));
+        let hammers: Vec<_> = (0..8)
+            .map(|_| {
+                let (m, stop) = (m.clone(), stop.clone());
+                goru::go(move || {
+                    let mut worst = Duration::ZERO;
+                    while !stop.load(Ordering::Relaxed) {
+                        let start = Instant::now();
+                        let mut g = m.lock();
+                        worst = worst.max(start.elapsed());
+                        *g += 1;
+                        let hold = Instant::now();
+                        while hold.elapsed() < Duration::from_micros(20) {}
+                        drop(g);
+                    }
+                    worst
+                })
+            })
+            .collect();
+        goru::time::sleep(Duration::from_millis(300));
+        stop.store(true, Ordering::Relaxed);
+        hammers
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap()
+    });
+    assert!(
+        worst < Duration::from_millis(500),
+        "a waiter waited {worst:?}"
+    );
+}
+
+#[test]
+fn mutex_basics() {
+    let mut m = Mutex::new(vec![1]);
+    m.lock().push(2);
+    {
+        let g = m.lock();
+        assert!(m.try_lock().is_none(), "held");
+        drop(g);
+    }
+    assert!(m.try_lock().is_some());
+    m.get_mut().push(3);
+    assert_eq!(m.into_inner(), vec![1, 2, 3]);
+}
+
+#[test]
+fn a_panic_while_locked_unlocks() {
+    runtime(2).run(|| {
+        let m = Arc::new(Mutex::new(1));
+        let m2 = m.clone();
+        let h = goru::go(move || {
+            let _g = m2.lock();
+            panic!("while holding the lock");
+        });
+        assert!(h.join().is_err());
+        assert_eq!(*m.lock(), 1, "not poisoned: the next locker gets the data");
+    });
+}
+
+#[test]
+fn a_waiting_writer_is_not_starved_by_a_stream_of_readers() {
+    let wrote_after = runtime(2).run(|| {
+        let lock = Arc::new(RwLock::new(0u64));
+        let stop = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..8)
+            .map(|_| {
+                let (lock, stop) = (lock.clone(), stop.clone());
+                goru::go(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let g = lock.read();
+                        let hold = Instant::now();
+                        while hold.elapsed() < Duration::from_micros(50) {}
+                        drop(g);
+                        goru::yield_now();
+                    }
+                })
+            })
+            .collect();
+        goru::time::sleep(Duration::from_millis(20));
+        let start = Instant::now();
+        *lock.write() += 1;
+        let took = start.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        readers.into_iter().for_each(|h| h.join().unwrap());
+        assert_eq!(*lock.read(), 1);
+        took
+    });
+    assert!(
+        wrote_after < Duration::from_secs(1),
+        "the writer waited {wrote_after:?}"
+    );
+}
+
+#[test]
+fn readers_share_and_writers_exclude() {
+    runtime(4).run(|| {
+        let lock = Arc::new(RwLock::new(()));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let max_inside = Arc::new(AtomicUsize::new(0));
+        let writers_inside = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..40)
+            .map(|i| {
+                let (lock, inside, max_inside, writers_inside) = (
+                    lock.clone(),
+                    inside.clone(),
+                    max_inside.clone(),
+                    writers_inside.clone(),
+                );
+                goru::go(move || {
+                    for _ in 0..200 {
+                        if i % 10 == 0 {
+                            let _w = lock.write();
+                            assert_eq!(writers_inside.fetch_add(1, Ordering::SeqCst), 0);
+                            assert_eq!(inside.load(Ordering::SeqCst), 0, "a writer is alone");
+                            writers_inside.fetch_sub(1, Ordering::SeqCst);
+                        } else {
+                            let _r = lock.read();
+                            assert_eq!(writers_inside.load(Ordering::SeqCst), 0);
+                            let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                            max_inside.fetch_max(n, Ordering::SeqCst);
+                            goru::yield_now();
+                            inside.fetch_sub(1, Ordering::SeqCst);
+                        }
+                    }
+                })
+            })
+            .collect();
+        hs.into_iter().for_each(|h| h.join().unwrap());
+        assert!(
+            max_inside.load(Ordering::SeqCst) > 1,
+            "readers never overlapped"
+        );
+    });
+}
+
+#[test]
+fn waitgroup_is_reusable_and_panics_below_zero() {
+    runtime(2).run(|| {
+        let wg = WaitGroup::new();
+        for round in 0..3 {
+            let done = Arc::new(AtomicUsize::new(0));
+            for _ in 0..100 {
+                wg.add(1);
+                let (wg, done) = (wg.clone(), done.clone());
+                goru::go(move || {
+                    done.fetch_add(1, Ordering::SeqCst);
+                    wg.done();
+                });
+            }
+            wg.wait();
+            assert_eq!(done.load(Ordering::SeqCst), 100, "round {round}");
+            assert_eq!(wg.count(), 0);
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.done()));
+        let payload = outcome.unwrap_err();
+        assert_eq!(
+            payload.downcast_ref::<&str>(),
+            Some(&"sync: negative WaitGroup counter")
+        );
+        wg.wait(); // still usable
+    });
+}
+
+#[test]
+fn once_runs_once_for_1000_goroutines() {
+    runtime(4).run(|| {
+        let once = Arc::new(Once::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let seen_done = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..1000)
+            .map(|_| {
+                let (once, runs, seen_done) = (once.clone(), runs.clone(), seen_done.clone());
+                goru::go(move || {
+                    once.call_once(|| {
+                        goru::time::sleep(Duration::from_millis(10));
+                        runs.fetch_add(1, Ordering::SeqCst);
+                    });
+                    // Every caller returns only after the initialisation finished.
+                    if runs.load(Ordering::SeqCst) == 1 {
+                        seen_done.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        hs.into_iter().for_each(|h| h.join().unwrap());
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(seen_done.load(Ordering::SeqCst), 1000);
+    });
+}
+
+#[test]
+fn once_counts_a_panic_as_done() {
+    let once = Once::new();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        once.call_once(|| panic!("init failed"))
+    }));
+    assert!(r.is_err());
+    assert!(once.is_completed());
+    once.call_once(|| unreachable!("not run again"));
+}
+
+#[test]
+fn cond_producer_consumer() {
+    let got = runtime(2).run(|| {
+        let queue = Arc::new((Mutex::new(Vec::<u32>::new()), Cond::new()));
+        let q = queue.clone();
+        let consumer = goru::go(move || {
+            let mut got = Vec::new();
+            let mut items = q.0.lock();
+            while got.len() < 100 {
+                while items.is_empty() {
+                    items = q.1.wait(items);
+                }
+                got.append(&mut items);
+            }
+            got
+        });
+        for i in 0..100 {
+            queue.0.lock().push(i);
+            queue.1.notify_one();
+            if i % 7 == 0 {
+                goru::yield_now();
+            }
+        }
+        consumer.join().unwrap()
+    });
+    assert_eq!(got, (0..100).collect::<Vec<_>>());
+}
+
+#[test]
+fn semaphore_limits_concurrency() {
+    runtime(4).run(|| {
+        let sem = Arc::new(Semaphore::new(3));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let max = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..50)
+            .map(|_| {
+                let (sem, inside, max) = (sem.clone(), inside.clone(), max.clone());
+                goru::go(move || {
+                    let _permit = sem.acquire();
+                    let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(n, Ordering::SeqCst);
+                    goru::time::sleep(Duration::from_millis(1));
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        hs.into_iter().for_each(|h| h.join().unwrap());
+        assert_eq!(max.load(Ordering::SeqCst), 3);
+        assert_eq!(sem.available_permits(), 3);
+    });
+}
+
+#[test]
+fn errgroup_returns_the_first_error_and_cancels_the_context() {
+    runtime(2).run(|| {
+        let (group, ctx) = ErrGroup::<String>::with_context(&goru::context::background());
+        let cancelled_seen = Arc::new(AtomicUsize::new(0));
+        for i in 0..10 {
+            let ctx = ctx.clone();
+            let seen = cancelled_seen.clone();
+            group.go(move || {
+                if i == 4 {
+                    return Err("job 4".to_string());
+                }
+                // Others wait for the cancellation the error causes.
+                let _ = ctx.done().recv();
+                seen.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+        }
+        assert_eq!(group.wait(), Err("job 4".to_string()));
+        assert_eq!(cancelled_seen.load(Ordering::SeqCst), 9);
+        assert!(ctx.err().is_some());
+    });
+}
+
+#[test]
+fn errgroup_limit_bounds_running_goroutines() {
+    runtime(4).run(|| {
+        let mut group = ErrGroup::<()>::new();
+        group.set_limit(2);
+        let inside = Arc::new(AtomicUsize::new(0));
+        let max = Arc::new(AtomicUsize::new(0));
+        for _ in 0..20 {
+            let (inside, max) = (inside.clone(), max.clone());
+            group.go(move || {
+                let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(n, Ordering::SeqCst);
+                goru::time::sleep(Duration::from_millis(2));
+                inside.fetch_sub(1, Ordering::SeqCst);
+                Ok(())
+            });
+        }
+        assert_eq!(group.wait(), Ok(()));
+        assert!(max.load(Ordering::SeqCst) <= 2);
+    });
+}
+
+#[test]
+fn sync_types_work_from_plain_threads() {
+    let m = Arc::new(Mutex::new(0));
+    let wg = WaitGroup::new();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (m, wg) = (m.clone(), wg.clone());
+            wg.add(1);
+            std::thread::spawn(move || {
+                for _ in 0..10_000 {
+                    *m.lock() += 1;
+                }
+                wg.done();
+            })
+        })
+        .collect();
+    wg.wait();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(*m.lock(), 40_000);
+}
