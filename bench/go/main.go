@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -21,6 +22,10 @@ var workloads = map[string]func() float64{
 	"buffered4": func() float64 { return buffered(4) },
 	"select":    selectTwo,
 	"fanin":     fanIn,
+	"lock":      lockUncontended,
+	"contended": lockContended,
+	"waitgroup": waitGroupFan,
+	"context":   contextCancel,
 }
 
 func main() {
@@ -213,6 +218,78 @@ func fanIn() float64 {
 	}
 	if sum != n*(n-1)/2 {
 		panic("wrong sum")
+	}
+	return float64(time.Since(start).Nanoseconds()) / n
+}
+
+// lock: uncontended Lock+Unlock pairs; time per pair.
+func lockUncontended() float64 {
+	const n = 10000000
+	var mu sync.Mutex
+	counter := 0
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		mu.Lock()
+		counter++
+		mu.Unlock()
+	}
+	took := time.Since(start)
+	if counter != n {
+		panic("wrong count")
+	}
+	return float64(took.Nanoseconds()) / n
+}
+
+// contended: 1000 goroutines each taking one mutex 1000 times; time per lock.
+func lockContended() float64 {
+	const g, per = 1000, 1000
+	var mu sync.Mutex
+	counter := 0
+	var wg sync.WaitGroup
+	start := time.Now()
+	wg.Add(g)
+	for i := 0; i < g; i++ {
+		go func() {
+			for j := 0; j < per; j++ {
+				mu.Lock()
+				counter++
+				mu.Unlock()
+			}
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if counter != g*per {
+		panic("wrong count")
+	}
+	return float64(took.Nanoseconds()) / (g * per)
+}
+
+// waitgroup: 100,000 goroutines each calling Done; time per goroutine.
+func waitGroupFan() float64 {
+	const n = 100000
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() { wg.Done() }()
+	}
+	wg.Wait()
+	return float64(time.Since(start).Nanoseconds()) / n
+}
+
+// context: WithCancel then cancel; time per context.
+func contextCancel() float64 {
+	const n = 1000000
+	root := context.Background()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		ctx, cancel := context.WithCancel(root)
+		cancel()
+		if ctx.Err() == nil {
+			panic("not cancelled")
+		}
 	}
 	return float64(time.Since(start).Nanoseconds()) / n
 }

@@ -3,6 +3,7 @@
 mod channels;
 mod sleepers;
 mod spawn;
+mod sync;
 mod yield_pair;
 
 use std::time::Duration;
@@ -27,6 +28,7 @@ pub fn all() -> Vec<Workload> {
         sleepers::workload(),
     ];
     all.extend(channels::workloads());
+    all.extend(sync::workloads());
     all
 }
 
