@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use goru::{chan, context};
+
 fn stop(title: &str) {
     println!("\n== {title} ==");
 }
@@ -162,5 +164,135 @@ fn main() {
             goru::runtime::num_goroutine()
         );
     });
+    stop("11. channels: unbuffered (a rendezvous) and buffered");
+    goru::run(|| {
+        let (tx, rx) = chan::bounded::<&str>(0);
+        goru::go(move || tx.send("task finished").unwrap());
+        println!("  unbuffered: {}", rx.recv().unwrap());
+        let (tx, rx) = chan::bounded(2);
+        tx.send(10).unwrap();
+        tx.send(20).unwrap(); // no receiver needed while there is room
+        println!(
+            "  buffered: {} then {}",
+            rx.recv().unwrap(),
+            rx.recv().unwrap()
+        );
+    });
+
+    stop("12. multiply over a channel, then range until close");
+    goru::run(|| {
+        let (tx, rx) = chan::bounded::<u64>(0);
+        goru::go(move || {
+            for i in 1..=5 {
+                tx.send(i * 3).unwrap();
+            }
+            tx.close(); // like Go's close(ch): the range below ends
+        });
+        let products: Vec<u64> = rx.iter().collect();
+        println!("  received {products:?}, then the channel was closed");
+    });
+
+    stop("13. select with default, and an abort channel");
+    goru::run(|| {
+        let (tx, rx) = chan::bounded::<u32>(1);
+        goru::select! {
+            recv(rx) -> _ => println!("  (unexpected)"),
+            default => println!("  nothing ready: default taken at once"),
+        }
+        let (abort_tx, abort_rx) = chan::bounded::<()>(0);
+        goru::go(move || {
+            goru::time::sleep(Duration::from_millis(30));
+            abort_tx.send(()).unwrap();
+        });
+        let mut ticks = 0;
+        let ticker = goru::time::tick(Duration::from_millis(10));
+        loop {
+            goru::select! {
+                recv(ticker) -> _ => ticks += 1,
+                recv(abort_rx) -> _ => break,
+            }
+        }
+        tx.send(1).unwrap();
+        println!("  {ticks} ticks before the abort arrived");
+    });
+
+    stop("14. a mutex-protected counter, and the lost updates it prevents");
+    goru::run(|| {
+        let safe = Arc::new(goru::sync::Mutex::new(0u64));
+        let racy = Arc::new(AtomicUsize::new(0));
+        let wg = goru::sync::WaitGroup::new();
+        for _ in 0..1000 {
+            wg.add(1);
+            let (safe, racy, wg) = (safe.clone(), racy.clone(), wg.clone());
+            goru::go(move || {
+                for _ in 0..100 {
+                    *safe.lock() += 1;
+                    // Read-modify-write in two steps, as `counter++` does without a lock:
+                    let v = racy.load(Ordering::Relaxed);
+                    goru::yield_now();
+                    racy.store(v + 1, Ordering::Relaxed);
+                }
+                wg.done();
+            });
+        }
+        wg.wait();
+        println!(
+            "  with the mutex: {}; without it: {} (updates lost)",
+            *safe.lock(),
+            racy.load(Ordering::Relaxed)
+        );
+    });
+
+    stop("15. Once, and Cond");
+    goru::run(|| {
+        let once = Arc::new(goru::sync::Once::new());
+        let hs: Vec<_> = (0..5)
+            .map(|i| {
+                let once = once.clone();
+                goru::go(move || {
+                    once.call_once(|| println!("  initialised once, by goroutine {i}'s call"))
+                })
+            })
+            .collect();
+        hs.into_iter().for_each(|h| h.join().unwrap());
+        let state = Arc::new((
+            goru::sync::Mutex::new(None::<&str>),
+            goru::sync::Cond::new(),
+        ));
+        let s = state.clone();
+        goru::go(move || {
+            *s.0.lock() = Some("ready");
+            s.1.notify_all();
+        });
+        let mut guard = state.0.lock();
+        while guard.is_none() {
+            guard = state.1.wait(guard);
+        }
+        println!("  the Cond waiter saw {:?}", guard.unwrap());
+    });
+
+    stop("16. context: a timeout cancels the work");
+    goru::run(|| {
+        let (ctx, _cancel) =
+            context::with_timeout(&context::background(), Duration::from_millis(50));
+        let (_worker, slow) = chan::bounded::<()>(0); // a result that never comes
+        goru::select! {
+            recv(slow) -> _ => println!("  (unexpected)"),
+            recv(ctx.done()) -> _ => println!("  gave up: {}", ctx.err().unwrap()),
+        }
+    });
+
+    stop("17. a pipeline of stages");
+    goru::run(|| {
+        let (nums_tx, nums_rx) = chan::bounded::<u64>(0);
+        let (sq_tx, sq_rx) = chan::bounded::<u64>(0);
+        goru::go(move || (1..=5).for_each(|n| nums_tx.send(n).unwrap()));
+        goru::go(move || nums_rx.iter().for_each(|n| sq_tx.send(n * n).unwrap()));
+        println!(
+            "  generate -> square -> print: {:?}",
+            sq_rx.iter().collect::<Vec<_>>()
+        );
+    });
+
     println!("\nEnd of the tour.");
 }

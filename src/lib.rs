@@ -36,10 +36,50 @@
 //!   still alive never run again, destructors included, exactly as if the process had
 //!   exited; their memory is not reclaimed.
 //!
+//! ## Channels, select, sync, context
+//!
+//! ```
+//! use goru::{chan, context, sync::WaitGroup};
+//!
+//! goru::run(|| {
+//!     let (ctx, cancel) = context::with_cancel(&context::background());
+//!     let (jobs_tx, jobs_rx) = chan::bounded::<u32>(8);
+//!     let (results_tx, results_rx) = chan::unbounded::<u32>();
+//!     let wg = WaitGroup::new();
+//!     for _ in 0..3 {
+//!         wg.add(1);
+//!         let (jobs, results, ctx, wg) = (jobs_rx.clone(), results_tx.clone(), ctx.clone(), wg.clone());
+//!         goru::go(move || {
+//!             loop {
+//!                 goru::select! {
+//!                     recv(jobs) -> job => match job {
+//!                         Ok(n) => results.send(n * n).unwrap(),
+//!                         Err(_) => break, // closed: no more jobs
+//!                     },
+//!                     recv(ctx.done()) -> _ => break,
+//!                 }
+//!             }
+//!             wg.done();
+//!         });
+//!     }
+//!     for n in 1..=5 {
+//!         jobs_tx.send(n).unwrap();
+//!     }
+//!     jobs_tx.close();
+//!     wg.wait();
+//!     cancel.cancel();
+//!     drop(results_tx);
+//!     let mut squares: Vec<u32> = results_rx.iter().collect();
+//!     squares.sort();
+//!     assert_eq!(squares, vec![1, 4, 9, 16, 25]);
+//! });
+//! ```
+//!
 //! ## Layers
 //!
-//! `stack` → `goroutine` → `park` → `sched` → `time` → (channels, sync, net, diag, check).
-//! Each module's header explains its algorithm and invariants.
+//! `stack` → `goroutine` → `park` → `sched` → `time` → `chan` (and `select!`) →
+//! `sync`, `context` → (net, diag, check: later). Each module's header explains its
+//! algorithm and invariants.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
