@@ -159,6 +159,7 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn send(&self, v: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        crate::sched::preempt_point();
         let mut st = self.lock();
         let v = match self.try_send_locked(&mut st, v) {
             Ok(wake_one) => {
@@ -189,6 +190,7 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        crate::sched::preempt_point();
         let mut st = self.lock();
         match self.try_recv_locked(&mut st) {
             Ok((v, wake_one)) => {

@@ -274,16 +274,16 @@ struct Locks<'c> {
 /// Cases handled without heap allocation.
 const INLINE: usize = 8;
 
-fn lock_all<'c>(cases: &'c [&'c dyn SelectCase], order: &[usize]) -> Locks<'c> {
+/// Lock every channel of `order` (sorted `(address, case)` pairs) once, in order.
+fn lock_all<'c>(cases: &'c [&'c dyn SelectCase], order: &[(usize, usize)]) -> Locks<'c> {
     let mut locks = Locks {
         inline: Default::default(),
         rest: Vec::new(),
     };
     let mut held = 0;
     let mut last = None;
-    for &i in order {
-        let addr = cases[i].chan_addr();
-        if addr.is_some() && addr != last {
+    for &(addr, i) in order {
+        if Some(addr) != last {
             let guard = cases[i].lock();
             if held < INLINE {
                 locks.inline[held] = Some(guard);
@@ -291,17 +291,10 @@ fn lock_all<'c>(cases: &'c [&'c dyn SelectCase], order: &[usize]) -> Locks<'c> {
                 locks.rest.push(guard);
             }
             held += 1;
-            last = addr;
+            last = Some(addr);
         }
     }
     locks
-}
-
-fn sync_all(cases: &[&dyn SelectCase]) {
-    for case in cases {
-        // SAFETY: called only while `lock_all`'s guards are held.
-        unsafe { case.sync() };
-    }
 }
 
 /// Run a select over `cases`. Returns the index of the case that completed (its result
@@ -313,15 +306,16 @@ pub fn run(
     nonblocking: bool,
     deadline: Option<Instant>,
 ) -> Option<usize> {
+    crate::sched::preempt_point();
     let n = cases.len();
-    let (mut poll_inline, mut lock_inline) = ([0usize; INLINE], [0usize; INLINE]);
-    let (mut poll_heap, mut lock_heap) = (Vec::new(), Vec::new());
-    let (poll, lock_slots): (&mut [usize], &mut [usize]) = if n <= INLINE {
-        (&mut poll_inline[..n], &mut lock_inline[..n])
+    let (mut poll_inline, mut order_inline) = ([0usize; INLINE], [(0usize, 0usize); INLINE]);
+    let (mut poll_heap, mut order_heap) = (Vec::new(), Vec::new());
+    let (poll, order_slots): (&mut [usize], &mut [(usize, usize)]) = if n <= INLINE {
+        (&mut poll_inline[..n], &mut order_inline[..n])
     } else {
         poll_heap.resize(n, 0);
-        lock_heap.resize(n, 0);
-        (&mut poll_heap, &mut lock_heap)
+        order_heap.resize(n, (0, 0));
+        (&mut poll_heap, &mut order_heap)
     };
     // Poll order: a uniformly random permutation (Fisher-Yates).
     for (i, slot) in poll.iter_mut().enumerate() {
@@ -330,33 +324,35 @@ pub fn run(
     for i in (1..n).rev() {
         poll.swap(i, random_below(i + 1));
     }
-    // Lock order: by channel address; cases on never() are left out.
+    // Lock order: (channel address, case) ascending; cases on never() are left out.
     let mut locked = 0;
     for (i, case) in cases.iter().enumerate() {
-        if case.chan_addr().is_some() {
-            lock_slots[locked] = i;
+        if let Some(addr) = case.chan_addr() {
+            order_slots[locked] = (addr, i);
             locked += 1;
         }
     }
-    let lock_order = &mut lock_slots[..locked];
-    lock_order.sort_unstable_by_key(|&i| cases[i].chan_addr());
-    let lock_order = &*lock_order;
+    let order = &mut order_slots[..locked];
+    order.sort_unstable();
+    let order = &*order;
 
-    let locks = lock_all(cases, lock_order);
+    let locks = lock_all(cases, order);
     for &i in poll.iter() {
         // SAFETY: all the cases' channels are locked.
         if let Some(woken) = unsafe { cases[i].try_now() } {
-            sync_all(cases);
+            // Only this case's channel changed in a way the lock-free mirrors show
+            // (enqueueing and dequeueing below only touch wait queues).
+            // SAFETY: still locked.
+            unsafe { cases[i].sync() };
             drop(locks);
             wake(woken);
             return Some(i);
         }
     }
     if nonblocking || deadline.is_some_and(|d| Instant::now() >= d) {
-        sync_all(cases);
         return None;
     }
-    if lock_order.is_empty() {
+    if order.is_empty() {
         drop(locks);
         // Nothing can ever be ready: block forever (or until the deadline).
         match deadline {
@@ -372,22 +368,20 @@ pub fn run(
         }
     }
     let sel = Selection::new();
-    for &i in lock_order {
+    for &(_, i) in order {
         // SAFETY: locked; `sel` and the cases outlive the entries, which are all
         // removed below before this function returns.
         unsafe { cases[i].enqueue(&sel, i) };
     }
-    sync_all(cases);
     drop(locks);
 
     let outcome = sel.wait(WaitReason::Select, deadline);
 
-    let locks = lock_all(cases, lock_order);
-    for &i in lock_order {
+    let locks = lock_all(cases, order);
+    for &(_, i) in order {
         // SAFETY: locked.
         unsafe { cases[i].dequeue(&sel) };
     }
-    sync_all(cases);
     drop(locks);
     match outcome {
         Outcome::Done { case, closed } => {

@@ -391,6 +391,20 @@ impl GlobalQueue {
 /// How long a worker may run one goroutine before the monitor steps in.
 pub(crate) const TIME_SLICE: Duration = Duration::from_millis(10);
 
+/// A cooperative preemption point (Go's stack-check preemption, before 1.14): if the
+/// monitor has asked the current worker to preempt (its goroutine used a whole time
+/// slice), the goroutine yields here. Channel operations and contended locks call it,
+/// so a goroutine that loops over channels cannot monopolise its worker.
+#[inline]
+pub(crate) fn preempt_point() {
+    let (_, slot) = context::current_worker();
+    // SAFETY: a worker thread's slot pointer is valid while the worker runs, and we
+    // are on that worker now (the pointer was read from this thread's locals).
+    if !slot.is_null() && unsafe { (*slot).preempt.load(Ordering::Relaxed) } {
+        crate::yield_now();
+    }
+}
+
 #[cfg(test)]
 pub(crate) fn test_goroutine(id: u64) -> GoRef {
     static RT: std::sync::OnceLock<Arc<Shared>> = std::sync::OnceLock::new();

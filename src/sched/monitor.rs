@@ -3,8 +3,9 @@
 //! Every [`TICK`] it fires due timers (so they fire even when every worker is busy) and
 //! looks at each running worker:
 //!
-//! - the same *resume* for a whole [`TIME_SLICE`](super::TIME_SLICE): one goroutine has
-//!   held the thread that long without switching out (a hog, or a plain blocking call).
+//! - the same *resume* for two whole [`TIME_SLICE`](super::TIME_SLICE)s: one goroutine
+//!   has held the thread that long without switching out, even after being asked to
+//!   (a hog, or a plain blocking call).
 //!   Goroutines cannot be preempted, so instead its queued goroutines are handed to the
 //!   global queue and the worker is marked stuck. If, a tick later, goroutines still
 //!   wait in the global queue and no worker has taken one meanwhile (every worker is
@@ -12,9 +13,13 @@
 //!   stuck goroutine finally switches out, the worker clears its mark and a spare
 //!   retires. A spare is *not* started merely because a worker is busy while others
 //!   keep up: that would only oversubscribe the cores.
-//! - the same *time slice* for that long while resumes go on: goroutines passing the
-//!   slice along through `runnext` (a ping-pong pair). The worker is asked to take its
-//!   next goroutine from the queue, and its queue is handed to the others.
+//! - the same *time slice* for that long: the worker is asked to preempt (its `preempt`
+//!   flag). A goroutine running the whole slice yields at its next preemption point
+//!   (a channel operation, a contended lock: see [`preempt_point`](super::preempt_point));
+//!   goroutines passing the slice along through `runnext` (a ping-pong pair) make the
+//!   worker take its next goroutine from the queue. Its queue is handed to the others.
+//!   Only a goroutine that reaches no preemption point for another slice is treated
+//!   as stuck.
 //!
 //! When no worker has run anything for two ticks and no timer is pending, the monitor
 //! parks until a worker wakes up, so an idle runtime uses no CPU.
@@ -73,7 +78,11 @@ pub(crate) fn run(shared: Arc<Shared>) {
             if !running || resumes != seen.resumes {
                 seen.resumes = resumes;
                 seen.resume_since = now;
-            } else if now - seen.resume_since >= TIME_SLICE && !slot.stuck.load(Ordering::Acquire) {
+            } else if now - seen.resume_since >= 2 * TIME_SLICE
+                && !slot.stuck.load(Ordering::Acquire)
+            {
+                // Asked to yield a slice ago (below) and still in the same resume: the
+                // goroutine reaches no preemption point (a hog or a blocking call).
                 mark_stuck(&shared, slot.index);
             }
             if !running || slices != seen.slices {

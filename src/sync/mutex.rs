@@ -123,6 +123,7 @@ impl<T: ?Sized> Mutex<T> {
 
     #[cold]
     fn lock_slow(&self) {
+        crate::sched::preempt_point();
         let mut spins = 0;
         let mut since = None;
         loop {
