@@ -141,6 +141,16 @@ struct TickerState {
     key: Mutex<Option<TimerKey>>,
 }
 
+impl TickerState {
+    /// Stop the timer of the next tick, if one is armed.
+    fn stop_pending_timer(&self) {
+        let pending = self.key.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(key) = pending {
+            key.stop();
+        }
+    }
+}
+
 impl Ticker {
     /// A ticker with period `d`.
     ///
@@ -167,15 +177,7 @@ impl Ticker {
     /// Stop ticking (no tick is delivered afterwards, apart from one already buffered).
     pub fn stop(&self) {
         self.state.stopped.store(true, Ordering::Release);
-        if let Some(key) = self
-            .state
-            .key
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            key.stop();
-        }
+        self.state.stop_pending_timer();
     }
 
     /// Tick with period `d` from now on.
@@ -185,15 +187,7 @@ impl Ticker {
     pub fn reset(&self, d: Duration) {
         assert!(!d.is_zero(), "non-positive interval for Ticker.Reset");
         let generation = self.state.generation.fetch_add(1, Ordering::AcqRel) + 1;
-        if let Some(key) = self
-            .state
-            .key
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            key.stop();
-        }
+        self.state.stop_pending_timer();
         self.state.stopped.store(false, Ordering::Release);
         schedule(
             &self.state,
