@@ -13,7 +13,7 @@
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::chan::{self, Receiver, Sender};
@@ -87,9 +87,12 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// assert!(ctx.err().is_none() && ctx.deadline().is_none());
 /// ```
 pub fn background() -> Context {
-    Context {
-        node: Arc::new(Node::Background),
-    }
+    static BACKGROUND: OnceLock<Context> = OnceLock::new();
+    BACKGROUND
+        .get_or_init(|| Context {
+            node: Arc::new(Node::Background),
+        })
+        .clone()
 }
 
 /// A child that is cancelled when `cancel` is called or dropped, or when `parent` is.
@@ -213,31 +216,35 @@ fn new_cancel_node(parent: &Context, own_deadline: Option<Instant>) -> (Context,
     (Context { node: node.clone() }, CancelFn { node })
 }
 
-/// Cancel `node` and its subtree with `err` (first cancellation wins).
+/// Cancel `node` and its subtree with `err` (first cancellation wins). Iterative, so a
+/// deep chain of contexts cannot overflow a goroutine's stack.
 fn cancel_node(node: &Arc<Node>, err: ContextError) {
-    let Node::Cancel(c) = &**node else { return };
-    let (children, timer, done_tx) = {
-        let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
-        if st.err.is_some() {
-            return;
+    let mut pending = vec![node.clone()];
+    while let Some(node) = pending.pop() {
+        let Node::Cancel(c) = &*node else { continue };
+        let (children, timer, done_tx) = {
+            let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
+            if st.err.is_some() {
+                continue;
+            }
+            st.err = Some(err);
+            (
+                std::mem::take(&mut st.children),
+                st.timer.take(),
+                st.done_tx.take(),
+            )
+        };
+        if let Some(t) = timer {
+            t.stop();
         }
-        st.err = Some(err);
-        (
-            std::mem::take(&mut st.children),
-            st.timer.take(),
-            st.done_tx.take(),
-        )
-    };
-    if let Some(t) = timer {
-        t.stop();
+        drop(done_tx); // closes `done`: every receiver, in select or not, wakes
+        pending.extend(
+            children
+                .into_iter()
+                .filter_map(|(_, child)| child.upgrade()),
+        );
+        c.detach_from_parent();
     }
-    drop(done_tx); // closes `done`: every receiver, in select or not, wakes
-    for (_, child) in children {
-        if let Some(child) = child.upgrade() {
-            cancel_node(&child, err);
-        }
-    }
-    c.detach_from_parent();
 }
 
 impl CancelNode {
@@ -251,19 +258,40 @@ impl CancelNode {
     }
 }
 
-impl Drop for CancelNode {
+impl Node {
+    /// Leave the parent's list of children, stop the timer, and hand back the link to
+    /// the parent (replaced by the background context).
+    fn unlink(&mut self) -> Arc<Node> {
+        let parent = match self {
+            Node::Background => return background().node,
+            Node::Cancel(c) => {
+                let timer = c
+                    .state
+                    .get_mut()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .timer
+                    .take();
+                if let Some(t) = timer {
+                    t.stop();
+                }
+                c.detach_from_parent();
+                &mut c.parent
+            }
+            Node::Value { parent, .. } => parent,
+        };
+        std::mem::replace(parent, background()).node
+    }
+}
+
+impl Drop for Node {
+    /// A context nobody holds any more leaves its parent and stops its timer. The chain
+    /// of parents it was the last holder of is released in a loop, not recursively, so
+    /// dropping a chain of 100,000 contexts cannot overflow a goroutine's stack.
     fn drop(&mut self) {
-        // A context nobody holds any more leaves its parent's list and stops its timer.
-        let timer = self
-            .state
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .timer
-            .take();
-        if let Some(t) = timer {
-            t.stop();
+        let mut next = self.unlink();
+        while let Ok(mut parent) = Arc::try_unwrap(next) {
+            next = parent.unlink(); // `parent` drops here with nothing left to release
         }
-        self.detach_from_parent();
     }
 }
 

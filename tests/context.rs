@@ -136,6 +136,23 @@ fn select_over_done_and_a_work_channel() {
 }
 
 #[test]
+fn a_deep_chain_cancels_without_overflowing_the_stack() {
+    runtime(1).run(|| {
+        let (root, cancel) = context::with_cancel(&context::background());
+        let mut chain = vec![];
+        let mut last = root.clone();
+        for _ in 0..100_000 {
+            let (child, c) = context::with_cancel(&last);
+            chain.push(c);
+            last = child;
+        }
+        cancel.cancel();
+        assert_eq!(last.err(), Some(ContextError::Canceled));
+        drop(chain);
+    });
+}
+
+#[test]
 fn background_is_never_done() {
     let bg = context::background();
     assert!(bg.done().recv_timeout(Duration::from_millis(5)).is_err());
