@@ -5,7 +5,9 @@
 //! 1. Pick a random *poll order* of the cases (so that among ready cases each is
 //!    chosen uniformly) and a *lock order* (channel addresses, ascending, each channel
 //!    once, so that two selects never deadlock on each other's locks).
-//! 2. Lock every channel; in poll order, complete the first case that can proceed now.
+//! 2. In poll order, try each case under its own channel's lock (the common, fast
+//!    case: one lock); failing that, lock every channel and, in poll order, complete the
+//!    first case that can proceed now.
 //! 3. Otherwise, with a `default` case, unlock and take it.
 //! 4. Otherwise leave an entry for every case in its channel's wait queue, all pointing
 //!    at one [`Selection`], unlock, and park. The first counterpart to claim the
@@ -336,6 +338,26 @@ pub fn run(
     order.sort_unstable();
     let order = &*order;
 
+    // Fast path: try each case in poll order under its own channel's lock alone. A
+    // case found ready this way was ready at that moment, so the choice is as valid
+    // as under all the locks, and the common case (something is ready) costs one lock.
+    for &i in poll.iter() {
+        if cases[i].chan_addr().is_none() {
+            continue;
+        }
+        let guard = cases[i].lock();
+        // SAFETY: this case's channel is locked.
+        if let Some(woken) = unsafe { cases[i].try_now() } {
+            // SAFETY: still locked.
+            unsafe { cases[i].sync() };
+            drop(guard);
+            wake(woken);
+            return Some(i);
+        }
+    }
+
+    // Slow path: nothing was ready a moment ago. Lock every channel, look once more,
+    // and if still nothing, wait on all of them.
     let locks = lock_all(cases, order);
     for &i in poll.iter() {
         // SAFETY: all the cases' channels are locked.
