@@ -53,9 +53,32 @@ pub(crate) enum Switch {
 
 pub(crate) type GoCoroutine = Coroutine<(), Switch, (), Stack>;
 
+/// What a goroutine runs: called once, on its own stack.
+pub(crate) trait Task: Send + Sync {
+    fn run(&self);
+}
+
+/// A boxed closure as a [`Task`] (for goroutines whose body is not a `TaskCell`).
+pub(crate) struct BoxTask(std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl BoxTask {
+    pub(crate) fn boxed(f: Box<dyn FnOnce() + Send>) -> Arc<dyn Task> {
+        Arc::new(BoxTask(std::sync::Mutex::new(Some(f))))
+    }
+}
+
+impl Task for BoxTask {
+    fn run(&self) {
+        let f = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(f) = f {
+            f();
+        }
+    }
+}
+
 pub(crate) enum Body {
     /// Not started yet; the stack is allocated when it first runs.
-    Pending(Box<dyn FnOnce() + Send>),
+    Pending(Arc<dyn Task>),
     Running(GoCoroutine),
     Finished,
 }
@@ -109,7 +132,7 @@ impl GoRef {
         id: u64,
         spawn_site: &'static Location<'static>,
         runtime: &Shared,
-        body: Box<dyn FnOnce() + Send>,
+        body: Arc<dyn Task>,
     ) -> GoRef {
         GoRef(Arc::new(Goroutine {
             id,

@@ -73,7 +73,7 @@ impl Runtime {
                 run_parker.unpark();
             })
         };
-        shared.spawn(site, body);
+        shared.spawn(site, crate::goroutine::BoxTask::boxed(body));
         let result = loop {
             if let Some(result) = outcome.lock().unwrap_or_else(|e| e.into_inner()).take() {
                 break Some(result);

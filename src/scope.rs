@@ -107,8 +107,10 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         T: Send + 'scope,
     {
         let site = Location::caller();
-        let state: Arc<JoinState<T>> =
-            JoinState::new(site, OrphanPolicy::Scope(self.a_goroutine_panicked.clone()));
+        let state: Arc<JoinState<T>> = Arc::new(JoinState::new(
+            site,
+            OrphanPolicy::Scope(self.a_goroutine_panicked.clone()),
+        ));
         self.running.count.fetch_add(1, Ordering::AcqRel);
         let running = self.running.clone();
         let state_for_body = state.clone();
@@ -125,7 +127,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         let body: Box<dyn FnOnce() + Send + 'static> = unsafe { std::mem::transmute(body) };
         // SAFETY: the goroutine that called `scope` is still inside it, so it and its
         // runtime are alive (`Goroutine::runtime`).
-        let id = unsafe { (*self.rt).spawn(site, body) };
+        let id = unsafe { (*self.rt).spawn(site, crate::goroutine::BoxTask::boxed(body)) };
         ScopedJoinHandle {
             state,
             id,

@@ -8,13 +8,14 @@
 //! `panic in goroutine N (spawned at file:line): message` and makes `run` panic.
 
 use std::any::Any;
+use std::cell::UnsafeCell;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::thread;
 
-use crate::goroutine::{self, Switch};
+use crate::goroutine::{self, Switch, Task};
 use crate::park::{self, Unparker, WaitReason};
 use crate::sched::Shared;
 
@@ -43,8 +44,8 @@ struct JoinInner<T> {
 }
 
 impl<T> JoinState<T> {
-    pub(crate) fn new(site: &'static Location<'static>, policy: OrphanPolicy) -> Arc<Self> {
-        Arc::new(JoinState {
+    pub(crate) fn new(site: &'static Location<'static>, policy: OrphanPolicy) -> Self {
+        JoinState {
             inner: Mutex::new(JoinInner {
                 result: None,
                 waiter: None,
@@ -54,7 +55,7 @@ impl<T> JoinState<T> {
             finished: AtomicBool::new(false),
             site,
             policy,
-        })
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, JoinInner<T>> {
@@ -188,28 +189,44 @@ fn take_panic_info() -> Option<String> {
     info
 }
 
-/// Start a goroutine of `rt` running `f`, delivering its outcome to `state`.
-pub(crate) fn spawn_with_state<F, T>(
-    rt: &Shared,
-    site: &'static Location<'static>,
-    state: Arc<JoinState<T>>,
-    f: F,
-) -> u64
+/// A goroutine started by [`go`]: its closure and its result slot in one allocation,
+/// shared by the goroutine (as a [`Task`]) and its handle (as a [`HasJoinState`]).
+struct TaskCell<F, T> {
+    /// Taken once, by the goroutine's first (and only) `run`.
+    f: UnsafeCell<Option<F>>,
+    state: JoinState<T>,
+}
+
+// SAFETY: `f` is only touched by `run`, which the runtime calls exactly once, on the
+// goroutine itself; F and T are Send, and `state` synchronises itself.
+unsafe impl<F: Send, T: Send> Sync for TaskCell<F, T> {}
+
+impl<F, T> Task for TaskCell<F, T>
 where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
+    F: FnOnce() -> T + Send,
+    T: Send,
 {
-    rt.spawn(
-        site,
-        Box::new(move || {
-            let result = panic::catch_unwind(AssertUnwindSafe(f));
-            let id = goroutine::current_ptr().map_or(0, |g| {
-                // SAFETY: the running goroutine is alive while it runs.
-                unsafe { (*g).id }
-            });
-            state.complete(id, result);
-        }),
-    )
+    fn run(&self) {
+        // SAFETY: see the Sync impl: we are the only caller, called once.
+        let f = unsafe { (*self.f.get()).take() }.expect("a goroutine runs once");
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        let id = goroutine::current_ptr().map_or(0, |g| {
+            // SAFETY: the running goroutine is alive while it runs.
+            unsafe { (*g).id }
+        });
+        self.state.complete(id, result);
+    }
+}
+
+/// What a [`JoinHandle`] needs of its goroutine's allocation.
+trait HasJoinState<T>: Send + Sync {
+    fn join_state(&self) -> &JoinState<T>;
+}
+
+impl<F: Send, T: Send> HasJoinState<T> for TaskCell<F, T> {
+    fn join_state(&self) -> &JoinState<T> {
+        &self.state
+    }
 }
 
 /// The runtime of the calling goroutine, or a panic that says to use `goru::run`.
@@ -247,10 +264,13 @@ where
     let site = Location::caller();
     // SAFETY: we are running in a goroutine of this runtime, which keeps it alive.
     let rt = unsafe { &*current_runtime("go") };
-    let state = JoinState::new(site, OrphanPolicy::FailRuntime);
-    let id = spawn_with_state(rt, site, state.clone(), f);
+    let cell = Arc::new(TaskCell {
+        f: UnsafeCell::new(Some(f)),
+        state: JoinState::new(site, OrphanPolicy::FailRuntime),
+    });
+    let id = rt.spawn(site, cell.clone());
     JoinHandle {
-        state,
+        cell,
         id,
         _not_clone: PhantomData,
     }
@@ -258,7 +278,7 @@ where
 
 /// An owned permission to wait for a goroutine's result; dropping it detaches.
 pub struct JoinHandle<T> {
-    state: Arc<JoinState<T>>,
+    cell: Arc<dyn HasJoinState<T>>,
     id: u64,
     _not_clone: PhantomData<()>,
 }
@@ -268,13 +288,13 @@ impl<T> JoinHandle<T> {
     ///
     /// Parks the calling goroutine (or blocks the calling thread outside a runtime).
     pub fn join(self) -> thread::Result<T> {
-        self.state.join()
+        self.cell.join_state().join()
         // Drop runs next and finds the result taken: nothing is reported.
     }
 
     /// Whether the goroutine has finished running.
     pub fn is_finished(&self) -> bool {
-        self.state.is_finished()
+        self.cell.join_state().is_finished()
     }
 
     /// The goroutine's id (the main goroutine is 1).
@@ -285,7 +305,7 @@ impl<T> JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        self.state.detach(self.id);
+        self.cell.join_state().detach(self.id);
     }
 }
 

@@ -236,7 +236,7 @@ impl Shared {
     pub(crate) fn spawn(
         &self,
         site: &'static Location<'static>,
-        body: Box<dyn FnOnce() + Send>,
+        body: Arc<dyn crate::goroutine::Task>,
     ) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let g = GoRef::new(id, site, self, body);
@@ -414,5 +414,10 @@ pub(crate) fn test_goroutine(id: u64) -> GoRef {
             stack_size: 64 * 1024,
         })
     });
-    GoRef::new(id, Location::caller(), rt, Box::new(|| {}))
+    GoRef::new(
+        id,
+        Location::caller(),
+        rt,
+        crate::goroutine::BoxTask::boxed(Box::new(|| {})),
+    )
 }

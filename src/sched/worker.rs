@@ -351,7 +351,7 @@ impl<'a> Worker<'a> {
                     // a reference for the whole resume.
                     let g = unsafe { &*(gptr as *const Goroutine) };
                     g.set_yielder(y);
-                    f();
+                    f.run();
                 },
             ));
         }
