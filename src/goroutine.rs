@@ -216,7 +216,7 @@ impl Goroutine {
         WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed))
     }
 
-    #[allow(dead_code)]
+    /// When it last parked, on the runtime's coarse clock (for the dump).
     pub(crate) fn parked_at_nanos(&self) -> u64 {
         self.parked_at.load(Ordering::Relaxed)
     }

@@ -181,15 +181,6 @@ impl Unparker {
             Unparker::Thread(t) => t.unpark(),
         }
     }
-
-    /// The goroutine this unparker wakes, if it wakes a goroutine.
-    #[allow(dead_code)]
-    pub(crate) fn goroutine_id(&self) -> Option<u64> {
-        match self {
-            Unparker::Goroutine(g) => Some(g.id),
-            Unparker::Thread(_) => None,
-        }
-    }
 }
 
 /// The unparker of the calling goroutine, or of the calling thread outside goroutines.

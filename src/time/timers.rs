@@ -32,7 +32,6 @@ pub(crate) enum TimerAction {
     /// Wake a parked goroutine or thread (sleeps, timeouts): no allocation beyond the node.
     Unpark(Unparker),
     /// Run a callback (timer channels, context deadlines).
-    #[allow(dead_code)]
     Call(Box<dyn FnOnce() + Send>),
 }
 
@@ -74,7 +73,6 @@ pub(crate) struct TimerKey {
 
 impl TimerKey {
     /// Stop the timer; true if it had not fired yet (its action will never run).
-    #[allow(dead_code)]
     pub(crate) fn stop(&self) -> bool {
         let action = {
             // Under the heap lock, so that the stopped count agrees with the heap.
@@ -200,7 +198,8 @@ impl Timers {
         (n != u64::MAX).then_some(n)
     }
 
-    /// Timers that have neither fired nor been stopped.
+    /// Timers that have neither fired nor been stopped (deadlock detection, #6, will
+    /// ask whether any timer can still wake a goroutine).
     #[allow(dead_code)]
     pub(crate) fn pending(&self) -> usize {
         self.heaps
