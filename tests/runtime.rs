@@ -1,6 +1,8 @@
 //! The runtime core through the public API: spawning, joining, scopes, yielding,
 //! sleeping, panics, and many runtimes in one process.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -234,6 +236,49 @@ fn sleep_on_one_worker_lets_others_run() {
             "the other goroutine ran while one slept"
         );
     });
+}
+
+/// CPU time (user + system) this process has used so far.
+fn process_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // Fields after the command name (which is in parentheses): utime is the 12th.
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}
+
+#[test]
+fn an_idle_runtime_uses_almost_no_cpu_child() {
+    if !common::is_child() {
+        return;
+    }
+    // Main sleeps 500 ms with nothing else to do: workers and monitor should sleep too.
+    let used = runtime(2).run(|| {
+        goru::time::sleep(Duration::from_millis(50)); // settle
+        let before = process_cpu_time();
+        let wall = Instant::now();
+        goru::time::sleep(Duration::from_millis(500));
+        (process_cpu_time().saturating_sub(before), wall.elapsed())
+    });
+    println!("cpu {:?} over {:?}", used.0, used.1);
+    assert!(
+        used.0 < Duration::from_millis(100),
+        "an idle runtime burned {:?} of CPU",
+        used.0
+    );
+}
+
+#[test]
+fn an_idle_runtime_uses_almost_no_cpu() {
+    // In a process of its own, so that other tests' CPU does not count.
+    let out = common::run_in_child("an_idle_runtime_uses_almost_no_cpu_child", &[]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -21,8 +21,9 @@
 //!   Only a goroutine that reaches no preemption point for another slice is treated
 //!   as stuck.
 //!
-//! When no worker has run anything for two ticks and no timer is pending, the monitor
-//! parks until a worker wakes up, so an idle runtime uses no CPU.
+//! When no worker has run anything for two ticks, the monitor parks until a worker
+//! wakes up, so an idle runtime uses no CPU (a pending timer is kept by the sleeping
+//! timer-keeper worker, whose waking wakes the monitor too).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -105,7 +106,9 @@ pub(crate) fn run(shared: Arc<Shared>) {
         }
         last_global_pops = pops;
         quiet_ticks = if any_running { 0 } else { quiet_ticks + 1 };
-        if quiet_ticks >= 2 && shared.timers.next_deadline().is_none() {
+        // Pending timers are no reason to stay up: a sleeping worker keeps them (the
+        // timer keeper) and wakes us when it gets up.
+        if quiet_ticks >= 2 {
             sleep_until_workers_run(&shared);
             quiet_ticks = 0;
         }
