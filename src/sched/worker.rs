@@ -20,16 +20,17 @@ use super::context;
 use super::queue::RunQueue;
 use super::{Shared, GLOBAL_POLL_INTERVAL};
 
+use crate::goroutine::{Body, GoRef, Goroutine, Switch};
+use crate::park::ThreadParker;
+use crate::stack::overflow::{self, AltStack};
+use crate::stack::{Stack, WORKER_CACHE};
+
 /// Fruitless searches a worker makes (spinning briefly between them, tens of
 /// microseconds in all) before it parks.
 const IDLE_SPINS: u32 = 64;
 
 /// How far past the next timer an idle worker may sleep (see `sleep`).
 const TIMER_SLACK_NANOS: u64 = 200_000;
-use crate::goroutine::{Body, GoRef, Goroutine, Switch};
-use crate::park::ThreadParker;
-use crate::stack::overflow::{self, AltStack};
-use crate::stack::{Stack, WORKER_CACHE};
 
 /// The part of a worker that other threads see. Aligned to its own cache lines so that
 /// one worker's writes do not invalidate what its neighbours read.
@@ -48,7 +49,9 @@ pub(crate) struct WorkerSlot {
     pub(crate) resumes: AtomicU64,
     /// Bumped at every new time slice (a goroutine from `runnext` inherits the slice).
     pub(crate) slices: AtomicU64,
-    /// The monitor asks the worker to take its next goroutine from the queue, not `runnext`.
+    /// Set by the monitor when a time slice is used up: the running goroutine yields at
+    /// its next preemption point, and the worker takes its next goroutine from the
+    /// queue rather than `runnext`.
     pub(crate) preempt: AtomicBool,
     /// The monitor found this worker stuck in one goroutine and replaced it by a spare.
     pub(crate) stuck: AtomicBool,
