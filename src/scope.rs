@@ -115,9 +115,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         let running = self.running.clone();
         let state_for_body = state.clone();
         let body: Box<dyn FnOnce() + Send + 'scope> = Box::new(move || {
-            let result = panic::catch_unwind(AssertUnwindSafe(f));
-            let id = crate::runtime::current_id().unwrap_or(0);
-            state_for_body.complete(id, result);
+            state_for_body.run_and_complete(f);
             drop(state_for_body);
             running.finished_one();
         });

@@ -62,8 +62,11 @@ impl<T> JoinState<T> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Called by the goroutine itself with its outcome.
-    pub(crate) fn complete(&self, id: u64, result: thread::Result<T>) {
+    /// Called by the goroutine itself: run its body, catching a panic, and deliver the
+    /// outcome to the handle (or report it as an orphan).
+    pub(crate) fn run_and_complete(&self, f: impl FnOnce() -> T) {
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        let id = crate::runtime::current_id().unwrap_or(0);
         let panic_info = result.is_err().then(take_panic_info).flatten();
         let mut inner = self.lock();
         let waiter = inner.waiter.take();
@@ -209,12 +212,7 @@ where
     fn run(&self) {
         // SAFETY: see the Sync impl: we are the only caller, called once.
         let f = unsafe { (*self.f.get()).take() }.expect("a goroutine runs once");
-        let result = panic::catch_unwind(AssertUnwindSafe(f));
-        let id = goroutine::current_ptr().map_or(0, |g| {
-            // SAFETY: the running goroutine is alive while it runs.
-            unsafe { (*g).id }
-        });
-        self.state.complete(id, result);
+        self.state.run_and_complete(f);
     }
 }
 

@@ -79,9 +79,7 @@ impl<T> Drop for Locked<'_, T> {
     fn drop(&mut self) {
         // Refresh the lock-free mirrors before the guard (a later field) unlocks.
         // SAFETY: the lock is still held here.
-        let state = unsafe { &*self.chan.state.get() };
-        self.chan.len.store(state.buf.len(), Ordering::Relaxed);
-        self.chan.closed.store(state.closed, Ordering::Release);
+        unsafe { self.chan.sync_mirrors() };
     }
 }
 

@@ -203,9 +203,7 @@ impl<T> Receiver<T> {
         match &self.chan {
             Some(chan) => chan.recv(Some(deadline)),
             None => {
-                while Instant::now() < deadline {
-                    crate::time::park_until(WaitReason::ChanReceive, deadline);
-                }
+                crate::time::park_until_deadline(WaitReason::ChanReceive, deadline);
                 Err(RecvTimeoutError::Timeout)
             }
         }

@@ -379,9 +379,7 @@ pub fn run(
         // Nothing can ever be ready: block forever (or until the deadline).
         match deadline {
             Some(d) => {
-                while Instant::now() < d {
-                    crate::time::park_until(WaitReason::SelectNoCases, d);
-                }
+                crate::time::park_until_deadline(WaitReason::SelectNoCases, d);
                 return None;
             }
             None => loop {

@@ -193,7 +193,7 @@ pub(crate) fn current() -> Unparker {
 
 /// Block the calling plain thread until unparked or until `d` has passed.
 pub(crate) fn park_thread_timeout(d: std::time::Duration) {
-    THREAD_PARKER.with(|p| p.clone()).park_timeout(d);
+    THREAD_PARKER.with(|p| p.park_timeout(d));
 }
 
 /// Suspend the caller until its unparker is used (see the module contract).
@@ -202,7 +202,7 @@ pub(crate) fn park(reason: WaitReason) {
         // SAFETY: current_ptr returns the goroutine running on this thread, which is
         // alive for as long as it runs (the worker holds a reference).
         Some(g) => unsafe { (*g).park(reason) },
-        None => THREAD_PARKER.with(|p| p.clone()).park(),
+        None => THREAD_PARKER.with(|p| p.park()),
     }
 }
 

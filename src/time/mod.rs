@@ -51,6 +51,14 @@ pub fn sleep(d: Duration) {
     }
 }
 
+/// Park the caller until `at`, whatever unparks it meanwhile (a wait on something that
+/// can never happen, bounded by a deadline).
+pub(crate) fn park_until_deadline(reason: WaitReason, at: Instant) {
+    while Instant::now() < at {
+        park_until(reason, at);
+    }
+}
+
 /// Park the caller until `at` at the latest (or earlier: an unpark, or spuriously; the
 /// caller re-checks its condition, as with [`park::park`]).
 pub(crate) fn park_until(reason: WaitReason, at: Instant) {
