@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::chan::{self, Receiver, Sender};
+use crate::park::Unparker;
 use crate::time::timers::{TimerAction, TimerKey};
 
 /// Why a context was cancelled.
@@ -71,6 +72,8 @@ struct CancelState {
     done_tx: Option<Sender<()>>,
     children: Vec<(u64, Weak<Node>)>,
     timer: Option<TimerKey>,
+    /// Parked callers to unpark on cancellation (sockets waiting with a context).
+    watchers: Vec<(u64, Unparker)>,
 }
 
 /// Cancels its context when called or dropped (Go's `CancelFunc`, made hard to forget).
@@ -198,6 +201,7 @@ fn new_cancel_node(parent: &Context, own_deadline: Option<Instant>) -> (Context,
             done_tx: Some(done_tx),
             children: Vec::new(),
             timer: None,
+            watchers: Vec::new(),
         }),
     }));
     if let Some(anc) = ancestor {
@@ -222,7 +226,7 @@ fn cancel_node(node: &Arc<Node>, err: ContextError) {
     let mut pending = vec![node.clone()];
     while let Some(node) = pending.pop() {
         let Node::Cancel(c) = &*node else { continue };
-        let (children, timer, done_tx) = {
+        let (children, timer, done_tx, watchers) = {
             let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
             if st.err.is_some() {
                 continue;
@@ -232,8 +236,12 @@ fn cancel_node(node: &Arc<Node>, err: ContextError) {
                 std::mem::take(&mut st.children),
                 st.timer.take(),
                 st.done_tx.take(),
+                std::mem::take(&mut st.watchers),
             )
         };
+        for (_, waiter) in watchers {
+            waiter.unpark();
+        }
         if let Some(t) = timer {
             t.stop();
         }
@@ -342,6 +350,25 @@ impl Context {
         }
     }
 
+    /// Unpark `waiter` when this context is cancelled (at once if it already is),
+    /// until the returned guard is dropped. `None` for a context that never cancels.
+    pub(crate) fn watch(&self, waiter: Unparker) -> Option<CancelWatch> {
+        let node = self.cancel_ancestor()?;
+        let Node::Cancel(c) = &*node else {
+            unreachable!("cancel_ancestor returns cancel nodes")
+        };
+        let key = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.err.is_some() {
+            drop(st);
+            waiter.unpark();
+        } else {
+            st.watchers.push((key, waiter));
+            drop(st);
+        }
+        Some(CancelWatch { node, key })
+    }
+
     /// The nearest cancellable node at or above this one.
     fn cancel_ancestor(&self) -> Option<Arc<Node>> {
         let mut node = &self.node;
@@ -361,6 +388,21 @@ impl fmt::Debug for Context {
             .field("err", &self.err())
             .field("deadline", &self.deadline())
             .finish()
+    }
+}
+
+/// Stops a [`Context::watch`] when dropped.
+pub(crate) struct CancelWatch {
+    node: Arc<Node>,
+    key: u64,
+}
+
+impl Drop for CancelWatch {
+    fn drop(&mut self) {
+        if let Node::Cancel(c) = &*self.node {
+            let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.watchers.retain(|(k, _)| *k != self.key);
+        }
     }
 }
 

@@ -27,7 +27,7 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::panic::Location;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use corosensei::{Coroutine, Yielder};
@@ -106,6 +106,10 @@ pub(crate) struct Goroutine {
     pub(crate) registry_slot: AtomicU32,
     /// Where and how it panicked, captured by the panic hook for the report.
     pub(crate) panic_info: Mutex<Option<String>>,
+    /// Asked to record its own backtrace at its park point (`diag::backtraces`).
+    pub(crate) backtrace_request: AtomicBool,
+    /// The backtrace recorded on request, until the dump takes it.
+    pub(crate) backtrace: Mutex<Option<String>>,
 }
 
 // SAFETY: the non-Sync fields (`body`, `yielder`) are only touched by the one worker
@@ -146,6 +150,8 @@ impl GoRef {
             stack_info: Cell::new(((0, 0), 0)),
             registry_slot: AtomicU32::new(u32::MAX),
             panic_info: Mutex::new(None),
+            backtrace_request: AtomicBool::new(false),
+            backtrace: Mutex::new(None),
         }))
     }
 
@@ -270,6 +276,15 @@ impl Goroutine {
         self.parked_at
             .store(self.runtime().coarse_nanos(), Ordering::Relaxed);
         self.suspend(Switch::Park);
+        // Woken only to record where it waits (for a dump): do so and wait on. A real
+        // unpark meanwhile left its token, so the next suspend returns at once.
+        while self.backtrace_request.load(Ordering::Relaxed)
+            && self.backtrace_request.swap(false, Ordering::AcqRel)
+        {
+            let trace = crate::diag::own_backtrace();
+            *self.backtrace.lock().unwrap_or_else(|e| e.into_inner()) = Some(trace);
+            self.suspend(Switch::Park);
+        }
         self.wait_reason
             .store(WaitReason::None as u8, Ordering::Relaxed);
     }

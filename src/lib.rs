@@ -78,17 +78,20 @@
 //! ## Layers
 //!
 //! `stack` → `goroutine` → `park` → `sched` → `time` → `chan` (and `select!`) →
-//! `sync`, `context` → (net, diag, check: later). Each module's header explains its
+//! `sync`, `context` → `net`, [`blocking`] → (diag, check: later). The netpoller itself
+//! sits in the scheduler, since idle workers sleep in it. Each module's header explains its
 //! algorithm and invariants.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod blocking;
 pub mod chan;
 pub mod context;
 mod diag;
 mod goroutine;
+pub mod net;
 mod park;
 pub mod runtime;
 mod sched;
@@ -99,6 +102,7 @@ mod stack;
 pub mod sync;
 pub mod time;
 
+pub use blocking::blocking;
 pub use goru_macros::{main, test};
 pub use park::WaitReason;
 pub use runtime::{run, Builder, Runtime};

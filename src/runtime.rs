@@ -19,6 +19,7 @@ pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 pub struct Runtime {
     workers: usize,
     stack_size: usize,
+    deadlock_detection: bool,
 }
 
 /// Configures a [`Runtime`].
@@ -31,6 +32,7 @@ pub struct Runtime {
 pub struct Builder {
     workers: Option<usize>,
     stack_size: usize,
+    deadlock_detection: bool,
 }
 
 impl Runtime {
@@ -40,6 +42,7 @@ impl Runtime {
         Builder {
             workers: None,
             stack_size: DEFAULT_STACK_SIZE,
+            deadlock_detection: true,
         }
     }
 
@@ -58,7 +61,10 @@ impl Runtime {
         let shared = Shared::new(Config {
             workers: self.workers,
             stack_size: self.stack_size,
-        });
+            deadlock_detection: self.deadlock_detection,
+        })
+        .unwrap_or_else(|err| panic!("goru: cannot create the runtime's poller: {err}"));
+        crate::diag::register_runtime(&shared);
         if let Err(err) = shared.start_threads() {
             shared.shutdown();
             panic!("goru: cannot start the runtime's threads: {err}");
@@ -114,6 +120,20 @@ impl Builder {
         self
     }
 
+    /// Whether `run` reports a deadlock (default: on). When every goroutine is parked
+    /// on a goru primitive and nothing inside the runtime can wake one (no timer
+    /// pending, no goroutine waiting on a socket, no [`blocking`](crate::blocking) call
+    /// running) for about 100 ms, `run` panics with `all goroutines are asleep -
+    /// deadlock!` and the goroutine dump.
+    ///
+    /// The runtime cannot see plain threads or other runtimes: if goroutines wait for
+    /// a channel that only a plain thread (or another runtime's goroutine) will feed,
+    /// and that feeder may take longer than that, turn detection off.
+    pub fn deadlock_detection(mut self, on: bool) -> Self {
+        self.deadlock_detection = on;
+        self
+    }
+
     /// Check the configuration and prepare the process (signal and panic hooks).
     pub fn build(self) -> io::Result<Runtime> {
         let workers = match self.workers {
@@ -128,10 +148,12 @@ impl Builder {
         };
         overflow::install_handler();
         install_panic_hook();
+        crate::diag::install_sigquit_handler();
         let stack_size = stack::StackPool::for_size(self.stack_size).stack_size();
         Ok(Runtime {
             workers,
             stack_size,
+            deadlock_detection: self.deadlock_detection,
         })
     }
 }

@@ -57,7 +57,11 @@ macro_rules! select {
 macro_rules! __select_parse {
     // recv
     (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
-        recv($r:expr) -> $res:pat => $body:block $(,)? $($rest:tt)*) => {
+        recv($r:expr) -> $res:pat => $body:block , $($rest:tt)*) => {
+        $crate::__select_parse!(($($labels)*) ($($cases)* [$label recv ($r) ($res) ($body)]) ($($default)*) $($rest)*)
+    };
+    (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
+        recv($r:expr) -> $res:pat => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(($($labels)*) ($($cases)* [$label recv ($r) ($res) ($body)]) ($($default)*) $($rest)*)
     };
     (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
@@ -70,7 +74,11 @@ macro_rules! __select_parse {
     };
     // send
     (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
-        send($s:expr, $v:expr) -> $res:pat => $body:block $(,)? $($rest:tt)*) => {
+        send($s:expr, $v:expr) -> $res:pat => $body:block , $($rest:tt)*) => {
+        $crate::__select_parse!(($($labels)*) ($($cases)* [$label send ($s, $v) ($res) ($body)]) ($($default)*) $($rest)*)
+    };
+    (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
+        send($s:expr, $v:expr) -> $res:pat => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(($($labels)*) ($($cases)* [$label send ($s, $v) ($res) ($body)]) ($($default)*) $($rest)*)
     };
     (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
@@ -83,7 +91,11 @@ macro_rules! __select_parse {
     };
     // default (at most one)
     (($($labels:ident)*) ($($cases:tt)*) ()
-        default => $body:block $(,)? $($rest:tt)*) => {
+        default => $body:block , $($rest:tt)*) => {
+        $crate::__select_parse!(($($labels)*) ($($cases)*) (($body)) $($rest)*)
+    };
+    (($($labels:ident)*) ($($cases:tt)*) ()
+        default => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(($($labels)*) ($($cases)*) (($body)) $($rest)*)
     };
     (($($labels:ident)*) ($($cases:tt)*) ()

@@ -154,6 +154,12 @@ impl ThreadParker {
         *token = false;
     }
 
+    /// Consume a pending token without blocking; true if there was one.
+    pub(crate) fn try_take_token(&self) -> bool {
+        let mut token = self.token.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *token, false)
+    }
+
     pub(crate) fn unpark(&self) {
         let mut token = self.token.lock().unwrap_or_else(|e| e.into_inner());
         if !*token {

@@ -56,7 +56,7 @@ impl Idle {
         self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
         self.searching.fetch_add(1, Ordering::SeqCst);
         drop(sleepers);
-        shared.slots[index].parker.unpark();
+        shared.wake_worker(index);
         true
     }
 

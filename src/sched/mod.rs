@@ -32,6 +32,7 @@
 pub(crate) mod context;
 mod idle;
 mod monitor;
+pub(crate) mod poller;
 pub(crate) mod queue;
 mod registry;
 pub(crate) mod worker;
@@ -49,6 +50,7 @@ use crate::stack::StackPool;
 use crate::time::timers::{TimerAction, TimerKey, Timers};
 
 pub(crate) use idle::Idle;
+use poller::Poller;
 use registry::Registry;
 use worker::WorkerSlot;
 
@@ -61,17 +63,24 @@ const MAX_SPARES: usize = 64;
 pub(crate) struct Config {
     pub(crate) workers: usize,
     pub(crate) stack_size: usize,
+    pub(crate) deadlock_detection: bool,
 }
 
 /// The state of one runtime shared by its workers, its monitor and its goroutines.
 pub(crate) struct Shared {
     /// GOMAXPROCS: workers that run goroutines at once, spares aside.
     pub(crate) workers: usize,
+    /// Whether the monitor looks for deadlocks (`diag::deadlock`).
+    pub(crate) deadlock_detection: bool,
     /// `workers` regular slots followed by `MAX_SPARES` spare slots.
     pub(crate) slots: Box<[WorkerSlot]>,
     global: GlobalQueue,
     pub(crate) idle: Idle,
     pub(crate) timers: Timers,
+    /// Socket readiness (shared with the sockets registered on it, which may outlive us).
+    pub(crate) poller: Arc<Poller>,
+    /// Calls of `goru::blocking` in progress for this runtime's goroutines.
+    pub(crate) blocking_calls: AtomicUsize,
     /// The clock as last read by the scheduler (for wait durations in the dump).
     coarse_now: AtomicU64,
     pub(crate) stacks: Arc<StackPool>,
@@ -98,16 +107,19 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config) -> Arc<Shared> {
+    pub(crate) fn new(config: Config) -> std::io::Result<Arc<Shared>> {
         let workers = config.workers.max(1);
-        Arc::new(Shared {
+        Ok(Arc::new(Shared {
             workers,
+            deadlock_detection: config.deadlock_detection,
             slots: (0..workers + MAX_SPARES)
                 .map(|i| WorkerSlot::new(i, i < workers))
                 .collect(),
             global: GlobalQueue::default(),
             idle: Idle::new(),
             timers: Timers::new(workers),
+            poller: Arc::new(Poller::new()?),
+            blocking_calls: AtomicUsize::new(0),
             coarse_now: AtomicU64::new(0),
             stacks: StackPool::for_size(config.stack_size),
             external_spawns: AtomicUsize::new(0),
@@ -124,7 +136,7 @@ impl Shared {
             run_parker: Arc::new(ThreadParker::default()),
             failure: Mutex::new(None),
             registry: Registry::new(),
-        })
+        }))
     }
 
     /// Start the worker threads and the monitor.
@@ -167,6 +179,7 @@ impl Shared {
         for slot in self.slots.iter() {
             slot.parker.unpark();
         }
+        self.poller.wake();
         self.monitor_parker.unpark();
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
         // Idle workers exit at once. A worker inside a goroutine that never switches out
@@ -335,7 +348,7 @@ impl Shared {
     pub(crate) fn wake_timer_keeper(&self) {
         let keeper = self.timer_keeper.load(Ordering::Acquire);
         if keeper != usize::MAX {
-            self.slots[keeper].parker.unpark();
+            self.wake_worker(keeper);
         } else {
             // A sleeper woken now takes the keeper role when it sleeps again; if every
             // worker is busy, they and the monitor check the timers as they go.
@@ -412,7 +425,9 @@ pub(crate) fn test_goroutine(id: u64) -> GoRef {
         Shared::new(Config {
             workers: 1,
             stack_size: 64 * 1024,
+            deadlock_detection: false,
         })
+        .unwrap()
     });
     GoRef::new(
         id,

@@ -53,6 +53,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         shared.slots.len()
     ];
     let mut quiet_ticks = 0;
+    let mut deadlocks = crate::diag::Detector::default();
     let mut last_global_pops = shared.global_pops();
     while !shared.is_shutdown() {
         shared.monitor_parker.park_timeout(next_wait(&shared));
@@ -66,6 +67,10 @@ pub(crate) fn run(shared: Arc<Shared>) {
         shared
             .timers
             .fire_due(clock.saturating_sub(TICK.as_nanos() as u64));
+        // Sockets that became ready while every worker is busy (nobody polls).
+        if clock.saturating_sub(shared.poller.last_poll()) >= TICK.as_nanos() as u64 {
+            shared.poll_ready_sockets();
+        }
         let now = Instant::now();
         let mut any_running = false;
         for (slot, seen) in shared.slots.iter().zip(seen.iter_mut()) {
@@ -109,6 +114,9 @@ pub(crate) fn run(shared: Arc<Shared>) {
         // Pending timers are no reason to stay up: a sleeping worker keeps them (the
         // timer keeper) and wakes us when it gets up.
         if quiet_ticks >= 2 {
+            if deadlocks.on_quiet_tick(&shared) {
+                continue; // confirming a deadlock: keep watching
+            }
             sleep_until_workers_run(&shared);
             quiet_ticks = 0;
         }

@@ -255,6 +255,11 @@ impl<'a> Worker<'a> {
         if let Some(g) = shared.pop_global(&slot.queue) {
             return Some(g);
         }
+        if shared.poll_ready_sockets() > 0 {
+            if let Some(g) = slot.take_next().or_else(|| slot.queue.pop()) {
+                return Some(g);
+            }
+        }
         self.steal()
     }
 
@@ -422,15 +427,31 @@ impl<'a> Worker<'a> {
             .timers
             .next_deadline()
             .and_then(|d| shared.try_become_timer_keeper(self.index).then_some(d));
-        match keeper {
-            Some(deadline) => {
-                // Sleep a little past the deadline so that timers due close together fire
-                // in one batch instead of one wake-up each (Go rounds up to 1 ms).
-                let wait = deadline.saturating_sub(shared.now_nanos()) + TIMER_SLACK_NANOS;
-                slot.parker.park_timeout(Duration::from_nanos(wait));
-                shared.release_timer_keeper(self.index);
+        // Sleep a little past the deadline so that timers due close together fire in
+        // one batch instead of one wake-up each (Go rounds up to 1 ms).
+        let timeout = keeper.map(|deadline| {
+            Duration::from_nanos(deadline.saturating_sub(shared.now_nanos()) + TIMER_SLACK_NANOS)
+        });
+        let poller = &shared.poller;
+        if poller.has_waiters() && poller.try_own(self.index) {
+            // Dekker pair with Shared::wake_worker: ownership is claimed (SeqCst)
+            // before we look for a wake-up that may have come before it.
+            if !slot.parker.try_take_token() {
+                poller.poll(timeout, shared.now_nanos(), || {
+                    poller.disown(self.index);
+                    shared.idle.unregister_sleeper(self.index);
+                });
+                slot.parker.try_take_token(); // a wake-up that went to the poller too
             }
-            None => slot.parker.park(),
+            poller.disown(self.index);
+        } else {
+            match timeout {
+                Some(timeout) => slot.parker.park_timeout(timeout),
+                None => slot.parker.park(),
+            }
+        }
+        if keeper.is_some() {
+            shared.release_timer_keeper(self.index);
         }
         shared.idle.unregister_sleeper(self.index);
         self.searching = true;

@@ -1,0 +1,206 @@
+//! A non-blocking socket whose waits park the goroutine on the runtime's poller.
+//!
+//! Every operation is tried first; only on `WouldBlock` does the caller wait for
+//! readiness, then try again (Go's `fd.Read` loop around `pollDesc.waitRead`). The
+//! socket registers with a runtime's poller the first time a goroutine of that runtime
+//! waits on it. On a plain thread the wait is a `poll(2)` on the descriptor, so the
+//! same socket works from threads and goroutines alike.
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::context::{Context, ContextError};
+use crate::goroutine;
+use crate::park::{self, Unparker, WaitReason};
+use crate::sched::poller::{Direction, IoDesc, Poller};
+use crate::sched::Shared;
+
+pub(crate) struct PollIo<S: AsRawFd> {
+    io: S,
+    registration: Mutex<Option<Registration>>,
+}
+
+struct Registration {
+    poller: Arc<Poller>,
+    desc: Arc<IoDesc>,
+}
+
+/// What bounds one wait: an absolute deadline, a context, or both.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Limits<'a> {
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) ctx: Option<&'a Context>,
+}
+
+impl<'a> Limits<'a> {
+    pub(crate) fn timeout(timeout: Option<Duration>) -> Limits<'a> {
+        Limits {
+            deadline: timeout.map(|t| Instant::now() + t),
+            ctx: None,
+        }
+    }
+
+    pub(crate) fn context(ctx: &'a Context) -> Limits<'a> {
+        Limits {
+            deadline: ctx.deadline(),
+            ctx: Some(ctx),
+        }
+    }
+
+    /// The error that ends the wait, if its time is up or its context cancelled.
+    fn expired(&self) -> Option<io::Error> {
+        if let Some(err) = self.ctx.and_then(Context::err) {
+            return Some(context_error(err));
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            // What std's sockets give on Linux when a read or write timeout passes.
+            return Some(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "operation timed out",
+            ));
+        }
+        None
+    }
+}
+
+/// A cancelled context as an `io::Error`: `TimedOut` for a passed deadline, `Other`
+/// for a cancellation, with the [`ContextError`] inside.
+pub(crate) fn context_error(err: ContextError) -> io::Error {
+    let kind = match err {
+        ContextError::DeadlineExceeded => io::ErrorKind::TimedOut,
+        ContextError::Canceled => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, err)
+}
+
+impl<S: AsRawFd> PollIo<S> {
+    pub(crate) fn new(io: S) -> PollIo<S> {
+        PollIo {
+            io,
+            registration: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// Run `op` until it does something other than `WouldBlock`, waiting for `dir`
+    /// between tries, within `limits`.
+    pub(crate) fn run<R>(
+        &self,
+        dir: Direction,
+        limits: Limits<'_>,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            match op(&self.io) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                result => return result,
+            }
+            if let Some(err) = limits.expired() {
+                return Err(err);
+            }
+            self.wait(dir, limits)?;
+        }
+    }
+
+    /// Wait until `dir` may be ready (or spuriously, or the limits expire: the caller
+    /// re-checks both).
+    pub(crate) fn wait(&self, dir: Direction, limits: Limits<'_>) -> io::Result<()> {
+        let Some(g) = goroutine::current() else {
+            return wait_thread(self.io.as_raw_fd(), dir, limits);
+        };
+        let runtime = g.runtime();
+        let desc = self.desc_for(runtime)?;
+        let poller = &runtime.poller;
+        let key = poller.next_key();
+        if !desc.arm(dir, key, Unparker::Goroutine(g.clone())) {
+            return Ok(()); // an event came since the last try
+        }
+        poller.add_waiting(1);
+        let watch = limits
+            .ctx
+            .and_then(|c| c.watch(Unparker::Goroutine(g.clone())));
+        match limits.deadline {
+            Some(at) => crate::time::park_until(WaitReason::IoWait, at),
+            None => park::park(WaitReason::IoWait),
+        }
+        drop(watch);
+        poller.add_waiting(-1);
+        desc.disarm(dir, key);
+        Ok(())
+    }
+
+    /// The descriptor registered with `runtime`'s poller, registering it (and leaving
+    /// the poller of a runtime it was used with before) if needed.
+    fn desc_for(&self, runtime: &Shared) -> io::Result<Arc<IoDesc>> {
+        let mut registration = self.registration.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = &*registration {
+            if Arc::ptr_eq(&r.poller, &runtime.poller) {
+                return Ok(r.desc.clone());
+            }
+        }
+        if let Some(old) = registration.take() {
+            old.poller.deregister(self.io.as_raw_fd(), old.desc);
+        }
+        let desc = runtime.poller.register(self.io.as_raw_fd())?;
+        *registration = Some(Registration {
+            poller: runtime.poller.clone(),
+            desc: desc.clone(),
+        });
+        Ok(desc)
+    }
+}
+
+impl<S: AsRawFd> Drop for PollIo<S> {
+    fn drop(&mut self) {
+        // Runs before `io` closes the descriptor, as deregistration needs it open.
+        let registration = self
+            .registration
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(r) = registration {
+            r.poller.deregister(self.io.as_raw_fd(), r.desc);
+        }
+    }
+}
+
+/// How long a plain thread blocks in `poll(2)` before it looks at its context again.
+const THREAD_CONTEXT_SLICE: Duration = Duration::from_millis(20);
+
+/// A plain thread waits in `poll(2)`: the thread itself blocks, as with std sockets.
+fn wait_thread(fd: RawFd, dir: Direction, limits: Limits<'_>) -> io::Result<()> {
+    let events = match dir {
+        Direction::Read => libc::POLLIN,
+        Direction::Write => libc::POLLOUT,
+    };
+    let mut timeout = limits
+        .deadline
+        .map(|d| d.saturating_duration_since(Instant::now()));
+    if limits.ctx.is_some() {
+        timeout = Some(timeout.map_or(THREAD_CONTEXT_SLICE, |t| t.min(THREAD_CONTEXT_SLICE)));
+    }
+    // Round up so that a wait of 0.5 ms does not become a busy 0 ms poll.
+    let millis = timeout.map_or(-1, |t| {
+        (t.as_nanos().div_ceil(1_000_000)).min(i32::MAX as u128) as i32
+    });
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is a valid pollfd array of length 1 for the duration of the call.
+    let rc = unsafe { libc::poll(&mut pfd, 1, millis) };
+    if rc < 0 {
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! Deadlock reports, the goroutine dump, SIGQUIT.
+
+mod common;
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use goru::chan;
+use goru::sync::{Mutex, WaitGroup};
+
+fn runtime(workers: usize) -> goru::Runtime {
+    goru::Runtime::builder().workers(workers).build().unwrap()
+}
+
+/// Run `main` expecting a deadlock report; returns the report and how long it took.
+fn deadlock_report(workers: usize, main: impl FnOnce() + Send + 'static) -> (String, Duration) {
+    let start = Instant::now();
+    let err = panic::catch_unwind(AssertUnwindSafe(|| runtime(workers).run(main)))
+        .expect_err("run should report the deadlock");
+    let elapsed = start.elapsed();
+    let report = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap();
+    assert!(
+        report.starts_with("all goroutines are asleep - deadlock!"),
+        "{report}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "noticed after {elapsed:?}"
+    );
+    (report, elapsed)
+}
+
+/// The dump block of goroutine `id`.
+fn block(report: &str, id: u64) -> &str {
+    let start = report
+        .find(&format!("goroutine {id} ["))
+        .unwrap_or_else(|| panic!("no goroutine {id} in\n{report}"));
+    let rest = &report[start..];
+    let end = rest.find("\n\n").unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn a_send_nobody_receives() {
+    let (report, _) = deadlock_report(2, || {
+        let (tx, _rx) = chan::bounded::<u32>(0);
+        tx.send(1).unwrap();
+    });
+    let main = block(&report, 1);
+    assert!(main.contains("[chan send, "), "{main}");
+    assert!(main.contains("tests/diag.rs"), "spawn site: {main}");
+    // The backtrace names the test's own closure, below goru's send.
+    assert!(main.contains("goru::chan::Sender"), "backtrace: {main}");
+    assert!(
+        main.contains("diag::a_send_nobody_receives"),
+        "backtrace: {main}"
+    );
+}
+
+#[test]
+fn a_waitgroup_missing_a_done() {
+    let (report, _) = deadlock_report(2, || {
+        let wg = WaitGroup::new();
+        for i in 0..3 {
+            wg.add(1);
+            let wg = wg.clone();
+            goru::go(move || {
+                if i != 1 {
+                    wg.done(); // goroutine 1 forgets
+                }
+            });
+        }
+        wg.wait();
+    });
+    assert!(
+        block(&report, 1).contains("[sync.WaitGroup.Wait, "),
+        "{report}"
+    );
+    assert!(
+        !report.contains("goroutine 3 ["),
+        "finished goroutines are not listed"
+    );
+}
+
+#[test]
+fn two_mutexes_taken_in_opposite_orders() {
+    let (report, _) = deadlock_report(2, || {
+        let a = Arc::new(Mutex::new(0));
+        let b = Arc::new(Mutex::new(0));
+        let (both_hold_tx, both_hold_rx) = chan::bounded::<()>(0);
+        let h = {
+            let (a, b) = (a.clone(), b.clone());
+            goru::go(move || {
+                let _b = b.lock();
+                both_hold_rx.recv().unwrap();
+                let _a = a.lock();
+            })
+        };
+        let _a = a.lock();
+        both_hold_tx.send(()).unwrap();
+        let _b = b.lock();
+        drop(h);
+    });
+    assert!(block(&report, 1).contains("[sync.Mutex.Lock, "), "{report}");
+    assert!(block(&report, 2).contains("[sync.Mutex.Lock, "), "{report}");
+}
+
+#[test]
+fn ranging_over_a_channel_nobody_closes() {
+    let (report, elapsed) = deadlock_report(1, || {
+        let (tx, rx) = chan::bounded::<u32>(4);
+        goru::go(move || {
+            for i in 0..3 {
+                tx.send(i).unwrap();
+            }
+            std::mem::forget(tx); // never closed
+        });
+        let mut sum = 0;
+        for v in &rx {
+            sum += v;
+        }
+        assert_eq!(sum, 3);
+    });
+    assert!(block(&report, 1).contains("[chan receive, "), "{report}");
+    eprintln!("deadlock noticed after {elapsed:?}");
+}
+
+#[test]
+fn a_select_with_no_ready_case() {
+    let (report, _) = deadlock_report(2, || {
+        let (_tx, rx) = chan::bounded::<u32>(0);
+        let (tx2, _rx2) = chan::bounded::<u32>(0);
+        goru::select! {
+            recv(rx) -> _ => {},
+            send(tx2, 1) -> _ => {},
+        }
+    });
+    assert!(block(&report, 1).contains("[select, "), "{report}");
+}
+
+#[test]
+fn no_report_while_a_timer_is_pending() {
+    runtime(2).run(|| {
+        let (tx, rx) = chan::bounded::<u32>(0);
+        goru::go(move || {
+            goru::time::sleep(Duration::from_millis(300));
+            tx.send(7).unwrap();
+        });
+        assert_eq!(rx.recv().unwrap(), 7);
+        // A receive that only a timer channel can satisfy.
+        let t = goru::time::after(Duration::from_millis(300));
+        t.recv().unwrap();
+    });
+}
+
+#[test]
+fn no_report_while_a_goroutine_waits_on_a_socket() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        std::io::Write::write_all(&mut conn, b"x").unwrap();
+    });
+    runtime(2).run(move || {
+        let (tx, rx) = chan::bounded::<u8>(0);
+        goru::go(move || {
+            let mut stream = goru::net::TcpStream::connect(addr).unwrap();
+            let mut b = [0];
+            std::io::Read::read_exact(&mut stream, &mut b).unwrap();
+            tx.send(b[0]).unwrap();
+        });
+        assert_eq!(rx.recv().unwrap(), b'x');
+    });
+    feeder.join().unwrap();
+}
+
+#[test]
+fn no_report_while_a_blocking_call_runs() {
+    runtime(1).run(|| {
+        let v = goru::blocking(|| {
+            std::thread::sleep(Duration::from_millis(400));
+            3
+        });
+        assert_eq!(v, 3);
+    });
+}
+
+#[test]
+fn detection_can_be_turned_off_for_thread_fed_programs() {
+    let (tx, rx) = chan::bounded::<u32>(0);
+    let feeder = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        tx.send(11).unwrap();
+    });
+    let rt = goru::Runtime::builder()
+        .workers(1)
+        .deadlock_detection(false)
+        .build()
+        .unwrap();
+    assert_eq!(rt.run(move || rx.recv().unwrap()), 11);
+    feeder.join().unwrap();
+}
+
+#[test]
+fn the_dump_shows_state_reason_wait_time_and_spawn_site() {
+    runtime(2).run(|| {
+        let (_tx, rx) = chan::bounded::<u32>(0);
+        let m = Arc::new(Mutex::new(()));
+        let guard = m.lock();
+        let receiver = goru::go(move || rx.recv().map(|_| ()));
+        let locker = {
+            let m = m.clone();
+            goru::go(move || drop(m.lock()))
+        };
+        goru::time::sleep(Duration::from_millis(50));
+        let dump = goru::runtime::dump();
+        assert!(block(&dump, 1).contains("[running]"), "{dump}");
+        let r = block(&dump, receiver.id());
+        assert!(r.contains("[chan receive, "), "{r}");
+        assert!(r.contains(" ms]"), "{r}");
+        assert!(r.contains("spawned at tests/diag.rs:"), "{r}");
+        let l = block(&dump, locker.id());
+        assert!(l.contains("[sync.Mutex.Lock, "), "{l}");
+        drop(guard);
+        locker.join().unwrap();
+        drop(receiver);
+    });
+}
+
+#[test]
+fn sigquit_prints_the_dump_and_the_program_goes_on() {
+    if common::is_child() {
+        runtime(2).run(|| {
+            let (tx, rx) = chan::bounded::<u32>(0);
+            let waiter = goru::go(move || rx.recv().unwrap());
+            goru::time::sleep(Duration::from_millis(50));
+            // SAFETY: raising a signal at ourselves; goru handles SIGQUIT.
+            unsafe { libc::raise(libc::SIGQUIT) };
+            goru::time::sleep(Duration::from_millis(300));
+            tx.send(5).unwrap();
+            assert_eq!(waiter.join().unwrap(), 5);
+            println!("still running after SIGQUIT");
+        });
+        return;
+    }
+    let out = common::run_in_child("sigquit_prints_the_dump_and_the_program_goes_on", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("still running after SIGQUIT"), "{stdout}");
+    assert!(stderr.contains("SIGQUIT: goroutine dump"), "{stderr}");
+    assert!(stderr.contains("[chan receive, "), "{stderr}");
+    assert!(stderr.contains("[sleep, "), "{stderr}");
+}
