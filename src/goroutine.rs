@@ -196,7 +196,11 @@ impl GoRef {
             {
                 Ok(_) if next == RUNNABLE => {
                     // A PARKED goroutine is not DONE: its runtime is alive (field docs).
-                    self.runtime().ready(self.clone());
+                    let rt = self.runtime();
+                    if crate::diag::trace::enabled() {
+                        crate::diag::trace::record_unpark(rt.id, rt.current_lane(), self.id);
+                    }
+                    rt.ready(self.clone());
                     return;
                 }
                 Ok(_) => return,

@@ -103,6 +103,7 @@ pub mod sync;
 pub mod time;
 
 pub use blocking::blocking;
+pub use diag::trace;
 pub use goru_macros::{main, test};
 pub use park::WaitReason;
 pub use runtime::{run, Builder, Runtime};

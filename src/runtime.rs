@@ -65,6 +65,12 @@ impl Runtime {
         })
         .unwrap_or_else(|err| panic!("goru: cannot create the runtime's poller: {err}"));
         crate::diag::register_runtime(&shared);
+        // GORU_TRACE=path: trace this run (unless a trace is already being recorded).
+        let trace_to = std::env::var_os("GORU_TRACE")
+            .filter(|p| !p.is_empty() && !crate::trace::is_recording());
+        if trace_to.is_some() {
+            crate::trace::start();
+        }
         if let Err(err) = shared.start_threads() {
             shared.shutdown();
             panic!("goru: cannot start the runtime's threads: {err}");
@@ -90,6 +96,12 @@ impl Runtime {
             shared.run_parker.park();
         };
         shared.shutdown();
+        if let Some(path) = trace_to {
+            match crate::trace::stop().write_json(&path) {
+                Ok(()) => eprintln!("goru: trace written to {}", path.to_string_lossy()),
+                Err(err) => eprintln!("goru: cannot write the trace to {path:?}: {err}"),
+            }
+        }
         if shared.live_goroutines() > 0 {
             // Abandoned goroutines point at the runtime (`Goroutine::runtime`) and may
             // still be unparked by channels other threads hold: keep it alive forever.

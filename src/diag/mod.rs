@@ -19,7 +19,7 @@
 
 mod deadlock;
 mod sigquit;
-pub(crate) mod trace;
+pub mod trace;
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering;

@@ -44,6 +44,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle as ThreadHandle;
 use std::time::{Duration, Instant};
 
+use crate::diag::trace;
 use crate::goroutine::GoRef;
 use crate::park::ThreadParker;
 use crate::stack::StackPool;
@@ -70,6 +71,8 @@ pub(crate) struct Config {
 pub(crate) struct Shared {
     /// GOMAXPROCS: workers that run goroutines at once, spares aside.
     pub(crate) workers: usize,
+    /// This runtime's number in the process (from 1), for traces.
+    pub(crate) id: u64,
     /// Whether the monitor looks for deadlocks (`diag::deadlock`).
     pub(crate) deadlock_detection: bool,
     /// `workers` regular slots followed by `MAX_SPARES` spare slots.
@@ -109,7 +112,9 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: Config) -> std::io::Result<Arc<Shared>> {
         let workers = config.workers.max(1);
+        static NEXT_RUNTIME: AtomicU64 = AtomicU64::new(1);
         Ok(Arc::new(Shared {
+            id: NEXT_RUNTIME.fetch_add(1, Ordering::Relaxed),
             workers,
             deadlock_detection: config.deadlock_detection,
             slots: (0..workers + MAX_SPARES)
@@ -254,6 +259,9 @@ impl Shared {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let g = GoRef::new(id, site, self, body);
         self.registry.insert(&g);
+        if trace::enabled() {
+            trace::record_create(self.id, self.current_lane(), id, site);
+        }
         match self.local_slot() {
             Some(slot) => {
                 slot.count_spawn();
@@ -281,6 +289,11 @@ impl Shared {
                 self.idle.notify_work(self);
             }
         }
+    }
+
+    /// The trace lane of the calling thread: its worker index, or `OTHER_THREADS`.
+    pub(crate) fn current_lane(&self) -> usize {
+        self.local_slot().map_or(trace::OTHER_THREADS, |s| s.index)
     }
 
     /// The worker slot of the calling thread, if it is one of this runtime's workers.

@@ -20,6 +20,7 @@ use super::context;
 use super::queue::RunQueue;
 use super::{Shared, GLOBAL_POLL_INTERVAL};
 
+use crate::diag::trace::{self, RunEnd};
 use crate::goroutine::{Body, GoRef, Goroutine, Switch};
 use crate::park::ThreadParker;
 use crate::stack::overflow::{self, AltStack};
@@ -281,6 +282,9 @@ impl<'a> Worker<'a> {
                     continue;
                 }
                 if let Some(g) = victim.queue.steal_into(&self.slot.queue) {
+                    if trace::enabled() {
+                        trace::record_steal(shared.id, self.index, g.id, victim.index);
+                    }
                     return Some(g);
                 }
             }
@@ -319,8 +323,17 @@ impl<'a> Worker<'a> {
         }
         slot.running.store(true, Ordering::Relaxed);
         context::set_current_goroutine(g.as_ptr());
+        let span_start = trace::span_start();
         let result = self.resume(&g);
         context::set_current_goroutine(std::ptr::null());
+        if span_start != 0 {
+            let end = match &result {
+                Some(Switch::Yield) => RunEnd::Yield,
+                Some(Switch::Park) => RunEnd::Park(g.wait_reason()),
+                None => RunEnd::Exit,
+            };
+            trace::record_run(shared.id, self.index, g.id, span_start, end);
+        }
         slot.running.store(false, Ordering::Relaxed);
         if slot.stuck.load(Ordering::Relaxed) && slot.stuck.swap(false, Ordering::AcqRel) {
             shared.stuck.fetch_sub(1, Ordering::AcqRel);
