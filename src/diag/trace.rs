@@ -23,7 +23,10 @@ use crate::park::WaitReason;
 static ENABLED: AtomicBool = AtomicBool::new(false);
 /// Bumped at every start, so that threads register a fresh buffer.
 static EPOCH: AtomicU64 = AtomicU64::new(0);
-static BUFFERS: Mutex<Vec<Arc<Mutex<Vec<Event>>>>> = Mutex::new(Vec::new());
+/// One thread's events.
+type Buffer = Arc<Mutex<Vec<Event>>>;
+
+static BUFFERS: Mutex<Vec<Buffer>> = Mutex::new(Vec::new());
 /// When the current trace started, in nanoseconds since [`base`].
 static STARTED_AT: AtomicU64 = AtomicU64::new(0);
 
@@ -141,7 +144,8 @@ pub(crate) fn record_steal(runtime: u64, lane: usize, goroutine: u64, victim: us
 }
 
 thread_local! {
-    static LOCAL: RefCell<Option<(u64, Arc<Mutex<Vec<Event>>>)>> = const { RefCell::new(None) };
+    /// This thread's buffer and the trace epoch it belongs to.
+    static LOCAL: RefCell<Option<(u64, Buffer)>> = const { RefCell::new(None) };
 }
 
 /// `#[inline(never)]`: goroutine code may call this, and must not keep a thread-local
