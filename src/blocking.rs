@@ -30,8 +30,9 @@ const KEEP_ALIVE: Duration = if cfg!(test) {
 /// meanwhile, so its worker runs other goroutines. Use it for calls that block a thread
 /// and that goru cannot park on: file I/O, DNS lookups, `std::process`, C libraries.
 ///
-/// Outside a goroutine `f` simply runs on the calling thread. A panic in `f` resumes in
-/// the caller.
+/// Outside a goroutine `f` simply runs on the calling thread, and so it does inside
+/// [`check::explore`](crate::check::explore), where it counts as one step. A panic in
+/// `f` resumes in the caller.
 ///
 /// ```
 /// goru::run(|| {
@@ -48,6 +49,11 @@ where
     let Some(g) = goroutine::current() else {
         return f();
     };
+    if crate::sched::driver::current_driver().is_some() {
+        // Inside `check::explore` the call is simulated: it runs in place, as one step
+        // of the deterministic schedule.
+        return f();
+    }
     let mut call = Call {
         f: Some(f),
         result: None,

@@ -114,7 +114,7 @@ pub fn with_cancel(parent: &Context) -> (Context, CancelFn) {
 
 /// A child cancelled after `d` (with `DeadlineExceeded`), or earlier by `cancel`/parent.
 pub fn with_timeout(parent: &Context, d: Duration) -> (Context, CancelFn) {
-    with_deadline(parent, Instant::now() + d)
+    with_deadline(parent, crate::time::now() + d)
 }
 
 /// A child cancelled at `at` (with `DeadlineExceeded`), or earlier by `cancel`/parent.
@@ -137,7 +137,7 @@ pub fn with_deadline(parent: &Context, at: Instant) -> (Context, CancelFn) {
     }
     let (ctx, cancel) = new_cancel_node(parent, Some(at));
     if ctx.err().is_none() {
-        if at <= Instant::now() {
+        if at <= crate::time::now() {
             cancel_node(&ctx.node, ContextError::DeadlineExceeded);
         } else {
             let weak = Arc::downgrade(&ctx.node);
@@ -409,6 +409,7 @@ impl Drop for CancelWatch {
 impl CancelFn {
     /// Cancel the context (with `Canceled`) and everything derived from it.
     pub fn cancel(&self) {
+        crate::sched::driver::switch_point("context cancel");
         cancel_node(&self.node, ContextError::Canceled);
     }
 }

@@ -88,6 +88,7 @@
 
 mod blocking;
 pub mod chan;
+pub mod check;
 pub mod context;
 mod diag;
 mod goroutine;

@@ -62,6 +62,7 @@ impl Runtime {
             workers: self.workers,
             stack_size: self.stack_size,
             deadlock_detection: self.deadlock_detection,
+            driver: None,
         })
         .unwrap_or_else(|err| panic!("goru: cannot create the runtime's poller: {err}"));
         crate::diag::register_runtime(&shared);
@@ -158,9 +159,7 @@ impl Builder {
             Some(n) => n,
             None => default_workers()?,
         };
-        overflow::install_handler();
-        install_panic_hook();
-        crate::diag::install_sigquit_handler();
+        prepare_process();
         let stack_size = stack::StackPool::for_size(self.stack_size).stack_size();
         Ok(Runtime {
             workers,
@@ -168,6 +167,14 @@ impl Builder {
             deadlock_detection: self.deadlock_detection,
         })
     }
+}
+
+/// Process-wide set-up every runtime needs: the stack-overflow handler, the panic
+/// hook for goroutine panics, the SIGQUIT dump.
+pub(crate) fn prepare_process() {
+    overflow::install_handler();
+    install_panic_hook();
+    crate::diag::install_sigquit_handler();
 }
 
 fn default_workers() -> io::Result<usize> {

@@ -267,6 +267,7 @@ where
         state: JoinState::new(site, OrphanPolicy::FailRuntime),
     });
     let id = rt.spawn(site, cell.clone());
+    crate::sched::driver::switch_point("go");
     JoinHandle {
         cell,
         id,

@@ -51,7 +51,7 @@ fn main() {
         for (peer, run) in workload.runs.iter() {
             row.add(peer, report::median(settings.reps, || run(&settings)));
         }
-        if let Some(go) = &go {
+        if let Some(go) = go.as_ref().filter(|_| !workload.go_name.is_empty()) {
             if let Some(samples) = go.run(workload.go_name, &settings) {
                 row.add("go", report::median_of(samples));
             }

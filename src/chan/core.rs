@@ -158,6 +158,7 @@ impl<T> Chan<T> {
 
     pub(crate) fn send(&self, v: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         crate::sched::preempt_point();
+        crate::sched::driver::switch_point("chan send");
         let mut st = self.lock();
         let v = match self.try_send_locked(&mut st, v) {
             Ok(wake_one) => {
@@ -168,7 +169,7 @@ impl<T> Chan<T> {
             Err(TrySendError::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
             Err(TrySendError::Full(v)) => v,
         };
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if deadline.is_some_and(|d| crate::time::now() >= d) {
             return Err(SendTimeoutError::Timeout(v));
         }
         let mut slot = Some(v);
@@ -189,6 +190,7 @@ impl<T> Chan<T> {
 
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         crate::sched::preempt_point();
+        crate::sched::driver::switch_point("chan receive");
         let mut st = self.lock();
         match self.try_recv_locked(&mut st) {
             Ok((v, wake_one)) => {
@@ -199,7 +201,7 @@ impl<T> Chan<T> {
             Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
             Err(TryRecvError::Empty) => {}
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if deadline.is_some_and(|d| crate::time::now() >= d) {
             return Err(RecvTimeoutError::Timeout);
         }
         let mut slot: Option<T> = None;

@@ -30,7 +30,7 @@ mod waiter;
 use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use self::core::{wake, Chan};
 pub use error::{
@@ -117,6 +117,7 @@ impl<T> Sender<T> {
 
     /// Send only if it can be done now.
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        crate::sched::driver::switch_point("chan try_send");
         let mut st = self.chan.lock();
         let woken = self.chan.try_send_locked(&mut st, v)?;
         drop(st);
@@ -126,13 +127,14 @@ impl<T> Sender<T> {
 
     /// Send, waiting at most `d`.
     pub fn send_timeout(&self, v: T, d: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.chan.send(v, Some(Instant::now() + d))
+        self.chan.send(v, Some(crate::time::now() + d))
     }
 
     /// Close the channel: waiting receivers get `Err` once the buffer is drained,
     /// waiting and later senders get their values back. Returns whether this call
     /// closed it (false if it was already closed).
     pub fn close(&self) -> bool {
+        crate::sched::driver::switch_point("chan close");
         self.chan.close()
     }
 
@@ -187,6 +189,7 @@ impl<T> Receiver<T> {
 
     /// Receive only if a value is available now.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        crate::sched::driver::switch_point("chan try_recv");
         let Some(chan) = &self.chan else {
             return Err(TryRecvError::Empty);
         };
@@ -199,7 +202,7 @@ impl<T> Receiver<T> {
 
     /// Receive, waiting at most `d`.
     pub fn recv_timeout(&self, d: Duration) -> Result<T, RecvTimeoutError> {
-        let deadline = Instant::now() + d;
+        let deadline = crate::time::now() + d;
         match &self.chan {
             Some(chan) => chan.recv(Some(deadline)),
             None => {

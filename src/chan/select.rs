@@ -309,6 +309,7 @@ pub fn run(
     deadline: Option<Instant>,
 ) -> Option<usize> {
     crate::sched::preempt_point();
+    crate::sched::driver::switch_point("select");
     let n = cases.len();
     let (mut poll_inline, mut order_inline) = ([0usize; INLINE], [(0usize, 0usize); INLINE]);
     let (mut poll_heap, mut order_heap) = (Vec::new(), Vec::new());
@@ -324,7 +325,10 @@ pub fn run(
         *slot = i;
     }
     for i in (1..n).rev() {
-        poll.swap(i, random_below(i + 1));
+        poll.swap(
+            i,
+            crate::sched::driver::random_below(i + 1).unwrap_or_else(|| random_below(i + 1)),
+        );
     }
     // Lock order: (channel address, case) ascending; cases on never() are left out.
     let mut locked = 0;
@@ -371,7 +375,7 @@ pub fn run(
             return Some(i);
         }
     }
-    if nonblocking || deadline.is_some_and(|d| Instant::now() >= d) {
+    if nonblocking || deadline.is_some_and(|d| crate::time::now() >= d) {
         return None;
     }
     if order.is_empty() {
@@ -475,7 +479,7 @@ impl<'a> Select<'a> {
 
     /// Wait at most `d` for a case to complete.
     pub fn select_timeout(&mut self, d: Duration) -> Option<usize> {
-        self.run(false, Some(Instant::now() + d))
+        self.run(false, Some(crate::time::now() + d))
     }
 
     /// The result of receive case `index`, which completed.

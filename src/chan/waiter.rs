@@ -106,7 +106,7 @@ impl Selection {
                 continue;
             }
             match deadline {
-                Some(at) if Instant::now() >= at => {
+                Some(at) if crate::time::now() >= at => {
                     if self
                         .state
                         .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)

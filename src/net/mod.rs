@@ -19,6 +19,9 @@
 //! [`ContextError`](crate::context::ContextError). Another way, as in Go, is to shut
 //! the connection down from another goroutine: a parked `read` then sees end of file.
 //!
+//! Sockets are not available inside [`check::explore`](crate::check::explore): there
+//! they panic with a message saying so.
+//!
 //! ```
 //! use goru::{context, net::TcpListener};
 //! use std::time::Duration;
@@ -47,6 +50,7 @@ fn each_addr<A: ToSocketAddrs, T>(
     addr: A,
     mut f: impl FnMut(SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
+    crate::sched::driver::forbid("goru::net");
     let mut last = None;
     for a in addr.to_socket_addrs()? {
         match f(a) {

@@ -37,7 +37,7 @@ pub(crate) struct Limits<'a> {
 impl<'a> Limits<'a> {
     pub(crate) fn timeout(timeout: Option<Duration>) -> Limits<'a> {
         Limits {
-            deadline: timeout.map(|t| Instant::now() + t),
+            deadline: timeout.map(|t| crate::time::now() + t),
             ctx: None,
         }
     }
@@ -54,7 +54,7 @@ impl<'a> Limits<'a> {
         if let Some(err) = self.ctx.and_then(Context::err) {
             return Some(context_error(err));
         }
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+        if self.deadline.is_some_and(|d| crate::time::now() >= d) {
             // What std's sockets give on Linux when a read or write timeout passes.
             return Some(io::Error::new(
                 io::ErrorKind::WouldBlock,
@@ -114,6 +114,7 @@ impl<S: AsRawFd> PollIo<S> {
         let Some(g) = goroutine::current() else {
             return wait_thread(self.io.as_raw_fd(), dir, limits);
         };
+        crate::sched::driver::forbid("goru::net");
         let runtime = g.runtime();
         let desc = self.desc_for(runtime)?;
         let poller = &runtime.poller;
@@ -181,7 +182,7 @@ fn wait_thread(fd: RawFd, dir: Direction, limits: Limits<'_>) -> io::Result<()> 
     };
     let mut timeout = limits
         .deadline
-        .map(|d| d.saturating_duration_since(Instant::now()));
+        .map(|d| d.saturating_duration_since(crate::time::now()));
     if limits.ctx.is_some() {
         timeout = Some(timeout.map_or(THREAD_CONTEXT_SLICE, |t| t.min(THREAD_CONTEXT_SLICE)));
     }

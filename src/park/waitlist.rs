@@ -39,7 +39,7 @@ impl Waiter {
         Waiter {
             signal: AtomicU8::new(WAITING),
             unparker: super::current(),
-            since: Instant::now(),
+            since: crate::time::now(),
             kind,
         }
     }

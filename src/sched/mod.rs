@@ -30,6 +30,7 @@
 //! (for `goru::check`) replaces the worker threads behind those calls.
 
 pub(crate) mod context;
+pub(crate) mod driver;
 mod idle;
 mod monitor;
 pub(crate) mod poller;
@@ -65,6 +66,8 @@ pub(crate) struct Config {
     pub(crate) workers: usize,
     pub(crate) stack_size: usize,
     pub(crate) deadlock_detection: bool,
+    /// Run deterministically on the caller's thread (`goru::check`), not on workers.
+    pub(crate) driver: Option<driver::Driver>,
 }
 
 /// The state of one runtime shared by its workers, its monitor and its goroutines.
@@ -75,6 +78,8 @@ pub(crate) struct Shared {
     pub(crate) id: u64,
     /// Whether the monitor looks for deadlocks (`diag::deadlock`).
     pub(crate) deadlock_detection: bool,
+    /// Set for a deterministic runtime: it owns the runnable list and the clock.
+    pub(crate) driver: Option<driver::Driver>,
     /// `workers` regular slots followed by `MAX_SPARES` spare slots.
     pub(crate) slots: Box<[WorkerSlot]>,
     global: GlobalQueue,
@@ -117,6 +122,7 @@ impl Shared {
             id: NEXT_RUNTIME.fetch_add(1, Ordering::Relaxed),
             workers,
             deadlock_detection: config.deadlock_detection,
+            driver: config.driver,
             slots: (0..workers + MAX_SPARES)
                 .map(|i| WorkerSlot::new(i, i < workers))
                 .collect(),
@@ -209,9 +215,12 @@ impl Shared {
         self.start
     }
 
-    /// Nanoseconds on this runtime's clock.
+    /// Nanoseconds on this runtime's clock (virtual for a deterministic runtime).
     pub(crate) fn now_nanos(&self) -> u64 {
-        self.start.elapsed().as_nanos() as u64
+        match &self.driver {
+            Some(driver) => driver.now(),
+            None => self.start.elapsed().as_nanos() as u64,
+        }
     }
 
     /// Goroutines spawned and not finished. Each worker counts its own spawns and
@@ -263,14 +272,18 @@ impl Shared {
             trace::record_create(self.id, self.current_lane(), id, site);
         }
         match self.local_slot() {
-            Some(slot) => {
-                slot.count_spawn();
-                slot.push_local(g, self);
-            }
+            Some(slot) => slot.count_spawn(),
             None => {
                 self.external_spawns.fetch_add(1, Ordering::AcqRel);
-                self.push_global(vec![g]);
             }
+        }
+        if let Some(driver) = &self.driver {
+            driver.push(g);
+            return id;
+        }
+        match self.local_slot() {
+            Some(slot) => slot.push_local(g, self),
+            None => self.push_global(vec![g]),
         }
         self.idle.notify_work(self);
         id
@@ -278,6 +291,10 @@ impl Shared {
 
     /// A parked goroutine became runnable.
     pub(crate) fn ready(&self, g: GoRef) {
+        if let Some(driver) = &self.driver {
+            driver.push(g);
+            return;
+        }
         match self.local_slot() {
             Some(slot) => {
                 if slot.push_next(g, self) {
@@ -439,6 +456,7 @@ pub(crate) fn test_goroutine(id: u64) -> GoRef {
             workers: 1,
             stack_size: 64 * 1024,
             deadlock_detection: false,
+            driver: None,
         })
         .unwrap()
     });

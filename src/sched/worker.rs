@@ -165,6 +165,73 @@ struct Worker<'a> {
     idle_spins: u32,
 }
 
+/// How one step of the deterministic driver ended.
+pub(crate) enum Stepped {
+    /// It yielded and is runnable.
+    Yielded(GoRef),
+    /// It parked, for this reason (and nothing woke it before it was fully parked).
+    Parked(crate::park::WaitReason),
+    /// An unpark raced with its park: runnable again.
+    Requeue(GoRef),
+    /// Its body returned.
+    Exited,
+}
+
+/// Worker 0 of a deterministic runtime, run by the driver on its own thread.
+pub(crate) struct DriverWorker<'a> {
+    worker: Worker<'a>,
+    _alt_stack: AltStack,
+}
+
+impl<'a> DriverWorker<'a> {
+    pub(crate) fn new(shared: &'a Arc<Shared>) -> DriverWorker<'a> {
+        let alt_stack = AltStack::ensure();
+        context::set_current_worker(Arc::as_ptr(shared), &shared.slots[0]);
+        DriverWorker {
+            _alt_stack: alt_stack,
+            worker: Worker {
+                rng: 1,
+                shared,
+                slot: &shared.slots[0],
+                index: 0,
+                stacks: Vec::new(),
+                searching: false,
+                round: 0,
+                inherit_slice: false,
+                idle_spins: 0,
+            },
+        }
+    }
+
+    /// Run `g` until it switches out.
+    pub(crate) fn step(&mut self, g: GoRef) -> Stepped {
+        match self.worker.run_goroutine(&g) {
+            Some(Switch::Yield) => {
+                g.set_runnable();
+                Stepped::Yielded(g)
+            }
+            Some(Switch::Park) => {
+                if g.finish_park() {
+                    Stepped::Parked(g.wait_reason())
+                } else {
+                    Stepped::Requeue(g)
+                }
+            }
+            None => {
+                self.worker.finish(g);
+                Stepped::Exited
+            }
+        }
+    }
+}
+
+impl Drop for DriverWorker<'_> {
+    fn drop(&mut self) {
+        self.worker.shared.stacks.put_batch(&mut self.worker.stacks);
+        context::set_current_worker(std::ptr::null(), std::ptr::null());
+    }
+}
+
 pub(crate) fn run(shared: Arc<Shared>, index: usize) {
     let _alt_stack = AltStack::ensure();
     context::set_current_worker(Arc::as_ptr(&shared), &shared.slots[index]);
@@ -313,28 +380,7 @@ impl<'a> Worker<'a> {
             std::mem::forget(g); // abandoned with the runtime (Shared::shutdown)
             return;
         }
-        g.set_running();
-        // Only this thread writes its counters: plain stores, no read-modify-write.
-        slot.resumes
-            .store(slot.resumes.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        if !self.inherit_slice {
-            slot.slices
-                .store(slot.slices.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        }
-        slot.running.store(true, Ordering::Relaxed);
-        context::set_current_goroutine(g.as_ptr());
-        let span_start = trace::span_start();
-        let result = self.resume(&g);
-        context::set_current_goroutine(std::ptr::null());
-        if span_start != 0 {
-            let end = match &result {
-                Some(Switch::Yield) => RunEnd::Yield,
-                Some(Switch::Park) => RunEnd::Park(g.wait_reason()),
-                None => RunEnd::Exit,
-            };
-            trace::record_run(shared.id, self.index, g.id, span_start, end);
-        }
-        slot.running.store(false, Ordering::Relaxed);
+        let result = self.run_goroutine(&g);
         if slot.stuck.load(Ordering::Relaxed) && slot.stuck.swap(false, Ordering::AcqRel) {
             shared.stuck.fetch_sub(1, Ordering::AcqRel);
         }
@@ -351,6 +397,35 @@ impl<'a> Worker<'a> {
             }
             None => self.finish(g),
         }
+    }
+
+    /// Run `g` until it switches out, with the bookkeeping around a resume (state,
+    /// counters for the monitor, the current-goroutine pointer, the trace).
+    fn run_goroutine(&mut self, g: &GoRef) -> Option<Switch> {
+        let (shared, slot) = (self.shared, self.slot);
+        g.set_running();
+        // Only this thread writes its counters: plain stores, no read-modify-write.
+        slot.resumes
+            .store(slot.resumes.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        if !self.inherit_slice {
+            slot.slices
+                .store(slot.slices.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        }
+        slot.running.store(true, Ordering::Relaxed);
+        context::set_current_goroutine(g.as_ptr());
+        let span_start = trace::span_start();
+        let result = self.resume(g);
+        context::set_current_goroutine(std::ptr::null());
+        if span_start != 0 {
+            let end = match &result {
+                Some(Switch::Yield) => RunEnd::Yield,
+                Some(Switch::Park) => RunEnd::Park(g.wait_reason()),
+                None => RunEnd::Exit,
+            };
+            trace::record_run(shared.id, self.index, g.id, span_start, end);
+        }
+        slot.running.store(false, Ordering::Relaxed);
+        result
     }
 
     /// Resume `g` until it switches out; None when its body has returned.

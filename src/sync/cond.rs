@@ -41,6 +41,7 @@ impl Cond {
 
     /// Unlock the mutex, park until notified, and lock it again.
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        crate::sched::driver::switch_point("sync.Cond.Wait");
         let mutex = guard.mutex;
         let waiter = Waiter::new(0);
         // Queue before unlocking: a notifier must hold the mutex to change the
@@ -53,11 +54,13 @@ impl Cond {
 
     /// Wake one waiter, if any.
     pub fn notify_one(&self) {
+        crate::sched::driver::switch_point("sync.Cond.Signal");
         self.list.lock().signal_front(1);
     }
 
     /// Wake every waiter.
     pub fn notify_all(&self) {
+        crate::sched::driver::switch_point("sync.Cond.Broadcast");
         self.list.lock().signal_all(1);
     }
 }

@@ -95,6 +95,7 @@ impl<T> Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     /// Lock, parking the goroutine (or blocking the thread) while another holds it.
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        crate::sched::driver::switch_point("sync.Mutex.Lock");
         if self
             .state
             .compare_exchange_weak(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
@@ -107,6 +108,7 @@ impl<T: ?Sized> Mutex<T> {
 
     /// Lock only if it is free now.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        crate::sched::driver::switch_point("sync.Mutex.TryLock");
         let s = self.state.load(Ordering::Relaxed);
         (s & LOCKED == 0
             && self
@@ -232,6 +234,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
         self.mutex.unlock();
+        crate::sched::driver::switch_point("sync.Mutex.Unlock");
     }
 }
 

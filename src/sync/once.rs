@@ -53,6 +53,7 @@ impl Once {
 
     /// Run `f` if no call has run yet; otherwise wait for the first call to finish.
     pub fn call_once<F: FnOnce()>(&self, f: F) {
+        crate::sched::driver::switch_point("sync.Once.Do");
         if self.done.load(Ordering::Acquire) {
             return;
         }

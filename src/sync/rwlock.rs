@@ -82,6 +82,7 @@ impl<T> RwLock<T> {
 impl<T: ?Sized> RwLock<T> {
     /// Lock for reading; parks while a writer holds or waits.
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
+        crate::sched::driver::switch_point("sync.RWMutex.RLock");
         let mut list = self.list.lock();
         let st = list.state();
         if !st.writer && st.writers_waiting == 0 {
@@ -94,6 +95,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Lock for writing; parks while anyone holds it.
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+        crate::sched::driver::switch_point("sync.RWMutex.Lock");
         let mut list = self.list.lock();
         let st = list.state();
         if !st.writer && st.readers == 0 {
@@ -107,6 +109,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Lock for reading only if possible now.
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
+        crate::sched::driver::switch_point("sync.RWMutex.TryRLock");
         let mut list = self.list.lock();
         let st = list.state();
         (!st.writer && st.writers_waiting == 0).then(|| {
@@ -117,6 +120,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Lock for writing only if possible now.
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        crate::sched::driver::switch_point("sync.RWMutex.TryLock");
         let mut list = self.list.lock();
         let st = list.state();
         (!st.writer && st.readers == 0).then(|| {
@@ -158,6 +162,8 @@ impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
         if list.state().readers == 0 {
             grant_next(&mut list);
         }
+        drop(list);
+        crate::sched::driver::switch_point("sync.RWMutex.RUnlock");
     }
 }
 
@@ -181,6 +187,8 @@ impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
         let mut list = self.lock.list.lock();
         list.state().writer = false;
         grant_next(&mut list);
+        drop(list);
+        crate::sched::driver::switch_point("sync.RWMutex.Unlock");
     }
 }
 

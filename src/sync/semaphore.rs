@@ -34,6 +34,7 @@ impl Semaphore {
 
     /// Take a permit, parking until one is available.
     pub fn acquire(&self) -> SemaphorePermit<'_> {
+        crate::sched::driver::switch_point("semaphore acquire");
         let mut list = self.list.lock();
         if *list.state() > 0 && list.is_empty() {
             *list.state() -= 1;
@@ -45,6 +46,7 @@ impl Semaphore {
 
     /// Take a permit only if one is available now (and nobody is queued for one).
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
+        crate::sched::driver::switch_point("semaphore try_acquire");
         let mut list = self.list.lock();
         (*list.state() > 0 && list.is_empty()).then(|| {
             *list.state() -= 1;
@@ -75,6 +77,7 @@ impl SemaphorePermit<'_> {
 impl Drop for SemaphorePermit<'_> {
     fn drop(&mut self) {
         self.sem.release();
+        crate::sched::driver::switch_point("semaphore release");
     }
 }
 

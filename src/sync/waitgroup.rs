@@ -38,6 +38,7 @@ impl WaitGroup {
 
     /// Add `n` to the counter.
     pub fn add(&self, n: usize) {
+        crate::sched::driver::switch_point("sync.WaitGroup.Add");
         *self.inner.lock().state() += n;
     }
 
@@ -46,6 +47,7 @@ impl WaitGroup {
     /// # Panics
     /// With Go's message `sync: negative WaitGroup counter` if it is already zero.
     pub fn done(&self) {
+        crate::sched::driver::switch_point("sync.WaitGroup.Done");
         let mut list = self.inner.lock();
         let count = list.state();
         if *count == 0 {
@@ -60,6 +62,7 @@ impl WaitGroup {
 
     /// Park until the counter is zero.
     pub fn wait(&self) {
+        crate::sched::driver::switch_point("sync.WaitGroup.Wait");
         let mut list = self.inner.lock();
         if *list.state() == 0 {
             return;

@@ -26,8 +26,8 @@ use crate::chan::{self, Receiver};
 pub fn after(d: Duration) -> Receiver<Instant> {
     let (feed, rx) = chan::timer_channel();
     Clock::current().add(
-        Instant::now() + d,
-        TimerAction::Call(Box::new(move || feed.offer(Instant::now()))),
+        crate::time::now() + d,
+        TimerAction::Call(Box::new(move || feed.offer(crate::time::now()))),
     );
     rx
 }
@@ -88,8 +88,8 @@ impl Timer {
     fn arm(feed: &chan::TimerFeed<Instant>, d: Duration) -> TimerKey {
         let feed = feed.clone();
         Clock::current().add(
-            Instant::now() + d,
-            TimerAction::Call(Box::new(move || feed.offer(Instant::now()))),
+            crate::time::now() + d,
+            TimerAction::Call(Box::new(move || feed.offer(crate::time::now()))),
         )
     }
 
@@ -165,7 +165,7 @@ impl Ticker {
             generation: AtomicU64::new(0),
             key: Mutex::new(None),
         });
-        schedule(&state, Clock::current(), Instant::now() + d, d, 0);
+        schedule(&state, Clock::current(), crate::time::now() + d, d, 0);
         Ticker { rx, state }
     }
 
@@ -192,7 +192,7 @@ impl Ticker {
         schedule(
             &self.state,
             Clock::current(),
-            Instant::now() + d,
+            crate::time::now() + d,
             d,
             generation,
         );
@@ -226,9 +226,9 @@ fn schedule(
         {
             return;
         }
-        state.feed.offer(Instant::now());
+        state.feed.offer(crate::time::now());
         // The next tick keeps the period's phase; if we fell far behind, skip ahead.
-        let now = Instant::now();
+        let now = crate::time::now();
         let mut next = at + period;
         if next <= now {
             next = now + period;

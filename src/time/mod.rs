@@ -17,6 +17,24 @@ use crate::goroutine;
 use crate::park::{self, WaitReason};
 use timers::TimerAction;
 
+/// The current time: `Instant::now()`, except inside [`check::explore`](crate::check),
+/// where time is virtual and this is the explored program's clock. goru's own
+/// deadlines and timeouts all read it; code under `explore` should too.
+///
+/// ```
+/// let t = goru::time::now();
+/// assert!(t.elapsed() < std::time::Duration::from_secs(60));
+/// ```
+pub fn now() -> Instant {
+    if let Some(driver) = crate::sched::driver::current_driver() {
+        let g = goroutine::current_ptr().expect("a driver implies a goroutine");
+        // SAFETY: the running goroutine keeps its runtime alive.
+        let rt = unsafe { (*g).runtime() };
+        return rt.start_instant() + Duration::from_nanos(driver.now());
+    }
+    Instant::now()
+}
+
 /// Pause the current goroutine for at least `d`, as Go's `time.Sleep`.
 ///
 /// Only the goroutine waits: its worker runs other goroutines meanwhile, so ten
@@ -54,7 +72,7 @@ pub fn sleep(d: Duration) {
 /// Park the caller until `at`, whatever unparks it meanwhile (a wait on something that
 /// can never happen, bounded by a deadline).
 pub(crate) fn park_until_deadline(reason: WaitReason, at: Instant) {
-    while Instant::now() < at {
+    while now() < at {
         park_until(reason, at);
     }
 }
@@ -62,7 +80,7 @@ pub(crate) fn park_until_deadline(reason: WaitReason, at: Instant) {
 /// Park the caller until `at` at the latest (or earlier: an unpark, or spuriously; the
 /// caller re-checks its condition, as with [`park::park`]).
 pub(crate) fn park_until(reason: WaitReason, at: Instant) {
-    let now = Instant::now();
+    let now = now();
     if now >= at {
         return;
     }

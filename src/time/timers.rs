@@ -241,6 +241,37 @@ impl Timers {
         )
     }
 
+    /// Run the action of the earliest timer due at `now` (the deterministic driver
+    /// fires timers one at a time); false if none is due.
+    pub(crate) fn fire_first_due(&self, now: u64) -> bool {
+        loop {
+            let Some(heap) = self
+                .heaps
+                .iter()
+                .filter(|h| h.next.load(Ordering::Acquire) <= now)
+                .min_by_key(|h| h.next.load(Ordering::Acquire))
+            else {
+                return false;
+            };
+            let mut h = heap.heap.lock().unwrap_or_else(|e| e.into_inner());
+            if h.entries.peek().is_none_or(|e| e.deadline > now) {
+                heap.publish_next(&h);
+                return false;
+            }
+            let entry = h.entries.pop().expect("peeked");
+            let action = entry.node.claim(FIRED);
+            if action.is_none() {
+                h.stopped -= 1;
+            }
+            heap.publish_next(&h);
+            drop(h);
+            if let Some(action) = action {
+                action.run();
+                return true;
+            }
+        }
+    }
+
     /// Run the actions of every timer due at `now`; returns how many fired.
     pub(crate) fn fire_due(&self, now: u64) -> usize {
         let mut due = Vec::new();

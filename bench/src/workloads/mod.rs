@@ -1,6 +1,7 @@
 //! The workloads, each written once per runtime.
 
 mod channels;
+mod check;
 mod sleepers;
 mod spawn;
 mod sync;
@@ -29,6 +30,7 @@ pub fn all() -> Vec<Workload> {
     ];
     all.extend(channels::workloads());
     all.extend(sync::workloads());
+    all.push(check::workload());
     all
 }
 
