@@ -18,26 +18,47 @@ fn task(name: &str) {
     }
 }
 
-/// Spin for `ms` milliseconds of CPU time, yielding every so often.
-fn busy(ms: u64) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(ms) {
-        for _ in 0..20_000 {
-            std::hint::black_box(0u64);
-        }
-        goru::yield_now();
+/// One slice of CPU-bound work.
+fn chunk() {
+    for i in 0..20_000u64 {
+        std::hint::black_box(i);
     }
 }
 
-/// Run two busy goroutines on `workers` workers under a trace; return the SVG path
-/// and how many lanes (workers) ran goroutines.
+/// How many chunks take about `ms` milliseconds on this machine, in this build.
+fn chunks_for(ms: u64) -> u64 {
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < Duration::from_millis(ms) {
+        chunk();
+        n += 1;
+    }
+    n
+}
+
+/// A fixed amount of CPU work, yielding every `per_slice` chunks (about 2 ms) so that
+/// goroutines sharing a worker take visible turns.
+fn busy(chunks: u64, per_slice: u64) {
+    for i in 1..=chunks {
+        chunk();
+        if i % per_slice == 0 {
+            goru::yield_now();
+        }
+    }
+}
+
+/// Run two goroutines, each with about 40 ms of CPU work, on `workers` workers under
+/// a trace; return the SVG path, how many lanes (workers) ran goroutines, and how
+/// long the pair took (about 80 ms on one worker, 40 ms on two).
 pub fn traced_run(workers: usize, dir: &std::path::Path) -> (PathBuf, usize, Duration) {
+    let work = chunks_for(40);
+    let slice = (work / 20).max(1);
     goru::trace::start();
     let rt = goru::Runtime::builder().workers(workers).build().unwrap();
-    let took = rt.run(|| {
+    let took = rt.run(move || {
         let start = Instant::now();
-        let a = goru::go(|| busy(40));
-        let b = goru::go(|| busy(40));
+        let a = goru::go(move || busy(work, slice));
+        let b = goru::go(move || busy(work, slice));
         a.join().unwrap();
         b.join().unwrap();
         start.elapsed()

@@ -1,13 +1,37 @@
 //! A narrated tour of goru. Run it with `cargo run --release --example tour`.
 //!
-//! Each stop prints what it shows and what happened. (The tour grows with the library:
-//! channels, select, sync and context join it as they land.)
+//! Each stop prints what it shows and what happened: goroutines, channels, select,
+//! sync, context, traces, a crawler, deadlock reports, `goru::check`, and the
+//! scheduling policies of the notes.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use goru::{chan, context};
+
+// Programs of their own, shared with the tour.
+#[allow(dead_code)]
+#[path = "concurrency_parallelism.rs"]
+mod concurrency_parallelism;
+#[allow(dead_code)]
+#[path = "crawler.rs"]
+mod crawler;
+#[allow(dead_code)]
+#[path = "scheduling_policies.rs"]
+mod scheduling_policies;
+#[allow(dead_code)]
+#[path = "worker_pool.rs"]
+mod worker_pool;
+
+/// Run `f`, catching its panic without printing it (the tour prints what it wants).
+fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> std::thread::Result<T> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(f);
+    std::panic::set_hook(hook);
+    result
+}
 
 fn stop(title: &str) {
     println!("\n== {title} ==");
@@ -86,30 +110,21 @@ fn main() {
         println!("  lengths of {words:?}: {lengths:?}");
     });
 
-    stop("7. concurrency vs parallelism: the same work on 1 worker and on 2");
+    stop("7. concurrency vs parallelism: the same work on 1 worker and on 2, traced");
+    let dir = std::env::temp_dir();
     for workers in [1, 2] {
-        let rt = goru::Runtime::builder().workers(workers).build().unwrap();
-        let took = rt.run(|| {
-            let start = Instant::now();
-            let spinners: Vec<_> = (0..2)
-                .map(|_| {
-                    goru::go(|| {
-                        let mut x = 0u64;
-                        for i in 0..200_000_000u64 {
-                            x = x.wrapping_mul(31).wrapping_add(i);
-                            if i % 1_000_000 == 0 {
-                                goru::yield_now(); // be a good citizen, as Go's preemption would
-                            }
-                        }
-                        std::hint::black_box(x)
-                    })
-                })
-                .collect();
-            let _: Vec<u64> = spinners.into_iter().map(|h| h.join().unwrap()).collect();
-            start.elapsed()
-        });
-        println!("  two CPU-bound goroutines on {workers} worker(s): {took:?}");
+        let (svg, lanes, took) = concurrency_parallelism::traced_run(workers, &dir);
+        println!(
+            "  two CPU-bound goroutines on {workers} worker(s): done in {took:?}, {lanes} lane(s) busy"
+        );
+        println!(
+            "    timeline: {} (and the Perfetto trace beside it: .json)",
+            svg.display()
+        );
     }
+    println!(
+        "  one worker interleaves them (concurrency); two run them side by side (parallelism)"
+    );
 
     stop("8. yield_now interleaves goroutines on one worker");
     let rt = goru::Runtime::builder().workers(1).build().unwrap();
@@ -293,6 +308,74 @@ fn main() {
             sq_rx.iter().collect::<Vec<_>>()
         );
     });
+
+    stop("18. a worker pool collecting results over a channel");
+    goru::run(|| {
+        let results = worker_pool::run_pool(3, 9);
+        let by_worker: std::collections::BTreeMap<usize, usize> =
+            results.iter().fold(Default::default(), |mut m, r| {
+                *m.entry(r.2).or_default() += 1;
+                m
+            });
+        println!("  9 jobs, 3 workers: jobs done per worker {by_worker:?}");
+    });
+
+    stop("19. a concurrent crawler: a goroutine per URL, against a local HTTP server");
+    let pages = goru::run(crawler::crawl_site);
+    for (path, status, links) in &pages {
+        println!("  {status} {path} ({links} links)");
+    }
+
+    stop("20. a deadlock, caught and explained");
+    let report = quietly(|| {
+        goru::run(|| {
+            let (tx, _rx) = chan::bounded::<i32>(0);
+            tx.send(42).unwrap(); // nobody receives: main waits forever
+        })
+    })
+    .expect_err("reported");
+    let report = report.downcast_ref::<String>().cloned().unwrap_or_default();
+    for line in report.lines().take(3) {
+        println!("  | {line}");
+    }
+    println!("  main sent on an unbuffered channel nobody receives from; goru noticed that");
+    println!("  nothing could ever wake it and said so, with where each goroutine waits.");
+
+    stop("21. an interleaving bug found by goru::check");
+    let found = quietly(|| {
+        goru::check::explore(goru::check::Config::new(), || {
+            let balance = Arc::new(goru::sync::Mutex::new(0));
+            let hs: Vec<_> = (0..2)
+                .map(|_| {
+                    let balance = balance.clone();
+                    goru::go(move || {
+                        let seen = *balance.lock(); // read in one lock section...
+                        *balance.lock() = seen + 10; // ...write in another
+                    })
+                })
+                .collect();
+            hs.into_iter().for_each(|h| h.join().unwrap());
+            assert_eq!(*balance.lock(), 20, "a deposit was lost");
+        })
+    })
+    .expect_err("found");
+    let text = found.downcast_ref::<String>().cloned().unwrap_or_default();
+    for line in text.lines().take(4) {
+        println!("  | {line}");
+    }
+    println!("  (the full report lists the schedule step by step; the seed replays it)");
+
+    stop("22. scheduling policies of the notes, simulated side by side");
+    let schedules = goru::run(scheduling_policies::simulate_all);
+    for s in schedules {
+        let order: Vec<&str> = s.timeline.iter().map(|t| t.0).collect();
+        println!(
+            "  {:<26} avg wait {:>4.1}  {}",
+            s.policy.name(),
+            s.average_wait,
+            order.join(" ")
+        );
+    }
 
     println!("\nEnd of the tour.");
 }

@@ -113,6 +113,16 @@ pub fn with_cancel(parent: &Context) -> (Context, CancelFn) {
 }
 
 /// A child cancelled after `d` (with `DeadlineExceeded`), or earlier by `cancel`/parent.
+///
+/// ```
+/// use std::time::Duration;
+/// use goru::context::{self, ContextError};
+/// goru::run(|| {
+///     let (ctx, _cancel) = context::with_timeout(&context::background(), Duration::from_millis(10));
+///     assert!(ctx.done().recv().is_err(), "done closes when the time is up");
+///     assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+/// });
+/// ```
 pub fn with_timeout(parent: &Context, d: Duration) -> (Context, CancelFn) {
     with_deadline(parent, crate::time::now() + d)
 }
@@ -307,6 +317,16 @@ impl Context {
     /// A receiver that is closed when this context is cancelled: its `recv` returns
     /// `Err` then, and a `select!` case on it becomes ready. Never closes for
     /// [`background`].
+    ///
+    /// ```
+    /// let (ctx, cancel) = goru::context::with_cancel(&goru::context::background());
+    /// goru::run(move || {
+    ///     goru::go(move || cancel.cancel());
+    ///     goru::select! {
+    ///         recv(ctx.done()) -> _ => assert!(ctx.err().is_some()),
+    ///     }
+    /// });
+    /// ```
     pub fn done(&self) -> Receiver<()> {
         match &*self.node {
             Node::Background => chan::never(),
@@ -316,6 +336,13 @@ impl Context {
     }
 
     /// Why it was cancelled, or `None` while it is not.
+    ///
+    /// ```
+    /// let (ctx, cancel) = goru::context::with_cancel(&goru::context::background());
+    /// assert_eq!(ctx.err(), None);
+    /// drop(cancel); // dropping the CancelFn cancels too
+    /// assert_eq!(ctx.err(), Some(goru::context::ContextError::Canceled));
+    /// ```
     pub fn err(&self) -> Option<ContextError> {
         match &*self.node {
             Node::Background => None,
@@ -334,6 +361,13 @@ impl Context {
     }
 
     /// The nearest value of type `V` on the path to the root.
+    ///
+    /// ```
+    /// struct RequestId(u64);
+    /// let ctx = goru::context::with_value(&goru::context::background(), RequestId(7));
+    /// let (child, _cancel) = goru::context::with_cancel(&ctx);
+    /// assert_eq!(child.value::<RequestId>().map(|r| r.0), Some(7));
+    /// ```
     pub fn value<V: Send + Sync + 'static>(&self) -> Option<Arc<V>> {
         let mut node = &self.node;
         loop {

@@ -38,6 +38,11 @@ pub struct Builder {
 impl Runtime {
     /// A builder with the defaults: workers from `GORU_MAXPROCS`, else the available
     /// cores; [`DEFAULT_STACK_SIZE`] stacks.
+    ///
+    /// ```
+    /// let rt = goru::Runtime::builder().workers(2).build().unwrap();
+    /// assert_eq!(rt.run(goru::runtime::workers), 2);
+    /// ```
     pub fn builder() -> Builder {
         Builder {
             workers: None,
@@ -52,6 +57,14 @@ impl Runtime {
     /// without running further, as in Go. A panic in `main` propagates out of `run`; a
     /// panic in a goroutine that nobody joins is printed and makes `run` panic.
     #[track_caller]
+    ///
+    /// ```
+    /// let rt = goru::Runtime::builder().build().unwrap();
+    /// let n = rt.run(|| goru::go(|| 1 + 1).join().unwrap());
+    /// assert_eq!(n, 2);
+    /// // A runtime can run again.
+    /// assert_eq!(rt.run(|| 3), 3);
+    /// ```
     pub fn run<F, T>(&self, main: F) -> T
     where
         F: FnOnce() -> T + Send + 'static,
@@ -120,6 +133,12 @@ impl Runtime {
 
 impl Builder {
     /// How many worker threads run goroutines at once (Go's `GOMAXPROCS`); at least 1.
+    ///
+    /// ```
+    /// let rt = goru::Runtime::builder().workers(1).build().unwrap();
+    /// assert_eq!(rt.run(goru::runtime::workers), 1);
+    /// assert!(goru::Runtime::builder().workers(0).build().is_err());
+    /// ```
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = Some(n);
         self
@@ -128,6 +147,13 @@ impl Builder {
     /// The stack size of each goroutine, in bytes (rounded up to whole pages, at least
     /// 16 KiB). Memory is committed only as the stack is used; a goroutine that goes
     /// deeper than this aborts the program with a message naming this setting.
+    ///
+    /// ```
+    /// let rt = goru::Runtime::builder().stack_size(1 << 20).build().unwrap();
+    /// // Deep recursion needs a bigger stack than the default.
+    /// fn depth(n: u64) -> u64 { if n == 0 { 0 } else { 1 + depth(std::hint::black_box(n - 1)) } }
+    /// assert_eq!(rt.run(|| depth(5_000)), 5_000);
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
         self
@@ -142,12 +168,29 @@ impl Builder {
     /// The runtime cannot see plain threads or other runtimes: if goroutines wait for
     /// a channel that only a plain thread (or another runtime's goroutine) will feed,
     /// and that feeder may take longer than that, turn detection off.
+    ///
+    /// ```
+    /// // A goroutine fed by a plain thread that takes its time: turn detection off.
+    /// let (tx, rx) = goru::chan::bounded::<u32>(0);
+    /// let feeder = std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(200));
+    ///     tx.send(1).unwrap();
+    /// });
+    /// let rt = goru::Runtime::builder().deadlock_detection(false).build().unwrap();
+    /// assert_eq!(rt.run(move || rx.recv().unwrap()), 1);
+    /// feeder.join().unwrap();
+    /// ```
     pub fn deadlock_detection(mut self, on: bool) -> Self {
         self.deadlock_detection = on;
         self
     }
 
     /// Check the configuration and prepare the process (signal and panic hooks).
+    ///
+    /// ```
+    /// let rt = goru::Runtime::builder().workers(2).build().expect("a valid configuration");
+    /// rt.run(|| assert_eq!(goru::runtime::workers(), 2));
+    /// ```
     pub fn build(self) -> io::Result<Runtime> {
         let workers = match self.workers {
             Some(0) => {

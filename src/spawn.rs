@@ -286,17 +286,44 @@ impl<T> JoinHandle<T> {
     /// Wait for the goroutine to finish; `Err` holds its panic payload.
     ///
     /// Parks the calling goroutine (or blocks the calling thread outside a runtime).
+    ///
+    /// ```
+    /// goru::run(|| {
+    ///     let ok = goru::go(|| 6 * 7);
+    ///     assert_eq!(ok.join().unwrap(), 42);
+    ///     let bad = goru::go(|| -> u32 { panic!("boom") });
+    ///     assert!(bad.join().is_err(), "the panic comes back as Err");
+    /// });
+    /// ```
     pub fn join(self) -> thread::Result<T> {
         self.cell.join_state().join()
         // Drop runs next and finds the result taken: nothing is reported.
     }
 
     /// Whether the goroutine has finished running.
+    ///
+    /// ```
+    /// goru::run(|| {
+    ///     let (tx, rx) = goru::chan::bounded::<()>(0);
+    ///     let h = goru::go(move || rx.recv().unwrap());
+    ///     assert!(!h.is_finished());
+    ///     tx.send(()).unwrap();
+    ///     h.join().unwrap();
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.cell.join_state().is_finished()
     }
 
     /// The goroutine's id (the main goroutine is 1).
+    ///
+    /// ```
+    /// goru::run(|| {
+    ///     let h = goru::go(goru::runtime::current_id);
+    ///     let id = h.id();
+    ///     assert_eq!(h.join().unwrap(), Some(id));
+    /// });
+    /// ```
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -318,6 +345,20 @@ impl<T> std::fmt::Debug for JoinHandle<T> {
 
 /// Let other goroutines run, as Go's `runtime.Gosched`: the caller goes to the back of
 /// its worker's queue. On a plain thread it yields the thread.
+///
+/// ```
+/// let order = goru::Runtime::builder().workers(1).build().unwrap().run(|| {
+///     let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+///     let l = log.clone();
+///     let h = goru::go(move || l.lock().unwrap().push("goroutine"));
+///     goru::yield_now(); // the goroutine runs here
+///     log.lock().unwrap().push("main");
+///     h.join().unwrap();
+///     let v = log.lock().unwrap().clone();
+///     v
+/// });
+/// assert_eq!(order, ["goroutine", "main"]);
+/// ```
 pub fn yield_now() {
     match goroutine::current_ptr() {
         // SAFETY: the running goroutine is alive while it runs; we are on its stack.

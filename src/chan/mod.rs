@@ -87,12 +87,33 @@ pub fn never<T>() -> Receiver<T> {
 
 /// The sending half of a channel. Cloning makes another sender of the same channel;
 /// when the last one is dropped the channel closes.
+///
+/// ```
+/// goru::run(|| {
+///     let (tx, rx) = goru::chan::unbounded::<u32>();
+///     let tx2 = tx.clone();
+///     goru::go(move || tx2.send(2).unwrap());
+///     tx.send(1).unwrap();
+///     drop(tx); // the clone still keeps the channel open
+///     let mut got: Vec<u32> = rx.iter().collect(); // ends when the last sender is gone
+///     got.sort();
+///     assert_eq!(got, [1, 2]);
+/// });
+/// ```
 pub struct Sender<T> {
     chan: Arc<Chan<T>>,
 }
 
 /// The receiving half of a channel. Cloning makes another receiver of the same channel
 /// (each value goes to exactly one receiver).
+///
+/// ```
+/// let (tx, rx) = goru::chan::bounded::<&str>(1);
+/// tx.send("hi").unwrap();
+/// assert_eq!(rx.recv(), Ok("hi"));
+/// drop(tx);
+/// assert!(rx.recv().is_err(), "closed and empty");
+/// ```
 pub struct Receiver<T> {
     /// `None` for [`never`].
     chan: Option<Arc<Chan<T>>>,
@@ -116,6 +137,13 @@ impl<T> Sender<T> {
     }
 
     /// Send only if it can be done now.
+    ///
+    /// ```
+    /// let (tx, rx) = goru::chan::bounded(1);
+    /// assert!(tx.try_send(1).is_ok());
+    /// assert!(tx.try_send(2).unwrap_err().is_full());
+    /// drop(rx);
+    /// ```
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
         crate::sched::driver::switch_point("chan try_send");
         let mut st = self.chan.lock();
@@ -126,6 +154,13 @@ impl<T> Sender<T> {
     }
 
     /// Send, waiting at most `d`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, _rx) = goru::chan::bounded(0); // nobody receives
+    /// let err = tx.send_timeout(7, Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(err.into_inner(), 7, "the value comes back");
+    /// ```
     pub fn send_timeout(&self, v: T, d: Duration) -> Result<(), SendTimeoutError<T>> {
         self.chan.send(v, Some(crate::time::now() + d))
     }
@@ -133,6 +168,15 @@ impl<T> Sender<T> {
     /// Close the channel: waiting receivers get `Err` once the buffer is drained,
     /// waiting and later senders get their values back. Returns whether this call
     /// closed it (false if it was already closed).
+    ///
+    /// ```
+    /// let (tx, rx) = goru::chan::bounded(2);
+    /// tx.send(1).unwrap();
+    /// assert!(tx.close());
+    /// assert!(tx.send(2).is_err(), "closed");
+    /// assert_eq!(rx.recv(), Ok(1), "buffered values are still received");
+    /// assert!(rx.recv().is_err());
+    /// ```
     pub fn close(&self) -> bool {
         crate::sched::driver::switch_point("chan close");
         self.chan.close()
@@ -188,6 +232,13 @@ impl<T> Receiver<T> {
     }
 
     /// Receive only if a value is available now.
+    ///
+    /// ```
+    /// let (tx, rx) = goru::chan::bounded(1);
+    /// assert!(rx.try_recv().is_err(), "empty");
+    /// tx.send(5).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(5));
+    /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         crate::sched::driver::switch_point("chan try_recv");
         let Some(chan) = &self.chan else {
@@ -201,6 +252,12 @@ impl<T> Receiver<T> {
     }
 
     /// Receive, waiting at most `d`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_tx, rx) = goru::chan::bounded::<u8>(0);
+    /// assert!(rx.recv_timeout(Duration::from_millis(10)).is_err());
+    /// ```
     pub fn recv_timeout(&self, d: Duration) -> Result<T, RecvTimeoutError> {
         let deadline = crate::time::now() + d;
         match &self.chan {
@@ -213,6 +270,13 @@ impl<T> Receiver<T> {
     }
 
     /// An iterator that receives until the channel is closed and drained (Go's `range`).
+    ///
+    /// ```
+    /// let (tx, rx) = goru::chan::bounded(3);
+    /// for i in 0..3 { tx.send(i).unwrap(); }
+    /// drop(tx);
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+    /// ```
     pub fn iter(&self) -> Iter<'_, T> {
         Iter { rx: self }
     }

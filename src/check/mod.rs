@@ -69,6 +69,17 @@ const SHOWN_STEPS: usize = 60;
 
 /// How [`explore`] explores.
 #[derive(Clone, Debug)]
+///
+/// ```
+/// use goru::check::{Config, Strategy};
+/// let cfg = Config::new().iterations(200).seed(42).strategy(Strategy::Pct { depth: 2 });
+/// let report = goru::check::explore(cfg, || {
+///     let (tx, rx) = goru::chan::bounded(1);
+///     goru::go(move || tx.send(1).unwrap());
+///     assert_eq!(rx.recv(), Ok(1));
+/// });
+/// assert_eq!(report.iterations, 200);
+/// ```
 pub struct Config {
     iterations: usize,
     seed: Option<u64>,
@@ -151,6 +162,20 @@ impl Report {
 /// Run `test` under `cfg.iterations` different schedules; panic with the seed and the
 /// schedule at the first that fails. `GORU_CHECK_SEED=<seed>` replays one run.
 #[track_caller]
+///
+/// ```
+/// let report = goru::check::explore(goru::check::Config::new().iterations(100), || {
+///     let wg = goru::sync::WaitGroup::new();
+///     wg.add(2);
+///     for _ in 0..2 {
+///         let wg = wg.clone();
+///         goru::go(move || wg.done());
+///     }
+///     wg.wait();
+/// });
+/// assert_eq!(report.iterations, 100);
+/// assert!(report.schedules_per_second() > 0.0);
+/// ```
 pub fn explore<F>(cfg: Config, test: F) -> Report
 where
     F: Fn() + Send + Sync + 'static,
@@ -189,6 +214,23 @@ where
 
 /// An explicit switch point: inside [`explore`], another goroutine may run here.
 /// Elsewhere it does nothing (one relaxed load).
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// // An interleaving that matters between two plain atomic operations.
+/// let found = std::panic::catch_unwind(|| {
+///     goru::check::explore(goru::check::Config::new(), || {
+///         let flag = Arc::new(AtomicBool::new(false));
+///         let f = flag.clone();
+///         let h = goru::go(move || assert!(!f.load(Ordering::SeqCst), "saw the flag"));
+///         flag.store(true, Ordering::SeqCst);
+///         goru::check::point(); // let the goroutine run either before or after the store
+///         h.join().unwrap();
+///     })
+/// });
+/// assert!(found.is_err());
+/// ```
 pub fn point() {
     driver::switch_point("check::point");
 }

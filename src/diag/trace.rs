@@ -85,6 +85,15 @@ pub fn is_recording() -> bool {
 /// Start recording (a trace already running goes on). Also started by `run` when the
 /// environment variable `GORU_TRACE` names a file, which then receives the JSON when
 /// `run` returns.
+///
+/// ```
+/// goru::trace::start();
+/// goru::run(|| goru::go(|| 1).join().unwrap());
+/// let trace = goru::trace::stop();
+/// assert!(trace.spans().iter().any(|s| s.end == "exit"));
+/// assert!(trace.to_json().starts_with("{\"traceEvents\""));
+/// assert!(trace.to_svg("example").starts_with("<svg"));
+/// ```
 pub fn start() {
     if ENABLED.load(Ordering::Acquire) {
         return;
@@ -389,29 +398,45 @@ pub fn render_svg(spans: &[Span], title: &str) -> String {
             LANE - 6.0,
             y + LANE / 2.0
         );
+        // Consecutive runs of one goroutine less than a pixel apart are drawn as one
+        // block (a goroutine that yields every few microseconds would otherwise make
+        // thousands of invisible rectangles).
+        let mut blocks: Vec<(u64, f64, f64, usize, String)> = Vec::new();
+        let min_gap_us = 1.0 / scale;
         for s in spans
             .iter()
             .filter(|s| s.runtime == *runtime && s.worker == *worker)
         {
-            let x = LEFT + (s.start_us - t0) * scale;
-            let w = (s.duration_us * scale).max(0.5);
-            let hue = (s.goroutine.wrapping_mul(137) % 360) as u32;
+            match blocks.last_mut() {
+                Some(b) if b.0 == s.goroutine && s.start_us - (b.1 + b.2) < min_gap_us => {
+                    b.2 = s.start_us + s.duration_us - b.1;
+                    b.3 += 1;
+                    b.4.clone_from(&s.end);
+                }
+                _ => blocks.push((s.goroutine, s.start_us, s.duration_us, 1, s.end.clone())),
+            }
+        }
+        for (goroutine, start_us, duration_us, runs, end) in blocks {
+            let x = LEFT + (start_us - t0) * scale;
+            let w = (duration_us * scale).max(0.5);
+            let hue = (goroutine.wrapping_mul(137) % 360) as u32;
+            let runs = if runs > 1 {
+                format!(" in {runs} runs")
+            } else {
+                String::new()
+            };
             let _ = write!(
                 out,
-                "<rect class=\"span\" x=\"{x:.2}\" y=\"{y}\" width=\"{w:.2}\" height=\"{}\" fill=\"hsl({hue},65%,55%)\"><title>goroutine {}: {:.1} µs from {:.1} µs, then {}</title></rect>",
+                "<rect class=\"span\" x=\"{x:.2}\" y=\"{y}\" width=\"{w:.2}\" height=\"{}\" fill=\"hsl({hue},65%,55%)\"><title>goroutine {goroutine}: {duration_us:.1} µs from {start_us:.1} µs{runs}, then {}</title></rect>",
                 LANE - 6.0,
-                s.goroutine,
-                s.duration_us,
-                s.start_us,
-                xml_escape(&s.end)
+                xml_escape(&end)
             );
             if w > 24.0 {
                 let _ = write!(
                     out,
-                    "<text x=\"{:.2}\" y=\"{}\" fill=\"black\" pointer-events=\"none\">g{}</text>",
+                    "<text x=\"{:.2}\" y=\"{}\" fill=\"black\" pointer-events=\"none\">g{goroutine}</text>",
                     x + 3.0,
-                    y + LANE / 2.0,
-                    s.goroutine
+                    y + LANE / 2.0
                 );
             }
             out.push('\n');

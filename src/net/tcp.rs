@@ -41,6 +41,25 @@ pub struct TcpListener {
 /// A TCP connection, as `std::net::TcpStream`, whose reads, writes and connect park
 /// the goroutine instead of blocking its worker. `Read` and `Write` are implemented for
 /// `&TcpStream` too, so one goroutine may read while another writes.
+///
+/// ```
+/// use std::io::{BufRead, BufReader, Write};
+/// use goru::net::{TcpListener, TcpStream};
+/// goru::run(|| {
+///     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     goru::go(move || {
+///         for conn in listener.incoming() {
+///             let mut conn = conn.unwrap();
+///             goru::go(move || conn.write_all(b"hello\n").unwrap()); // a goroutine per connection
+///         }
+///     });
+///     let stream = TcpStream::connect(addr).unwrap();
+///     let mut line = String::new();
+///     BufReader::new(&stream).read_line(&mut line).unwrap();
+///     assert_eq!(line, "hello\n");
+/// });
+/// ```
 pub struct TcpStream {
     io: PollIo<mio::net::TcpStream>,
     timeouts: Mutex<Timeouts>,
@@ -203,6 +222,18 @@ impl TcpStream {
 
     /// Bound every later `read` (`None`: no bound). A read that times out returns
     /// `WouldBlock`, as std's does on Linux. `Some(Duration::ZERO)` is an error.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    /// goru::run(|| {
+    ///     let listener = goru::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let mut stream = goru::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    ///     stream.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+    ///     let err = stream.read(&mut [0; 8]).unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    /// });
+    /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         check_timeout(timeout)?;
         self.timeouts.lock().unwrap_or_else(|e| e.into_inner()).read = timeout;

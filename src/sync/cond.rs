@@ -40,6 +40,20 @@ impl Cond {
     }
 
     /// Unlock the mutex, park until notified, and lock it again.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use goru::sync::{Cond, Mutex};
+    /// goru::run(|| {
+    ///     let state = Arc::new((Mutex::new(false), Cond::new()));
+    ///     let s = state.clone();
+    ///     goru::go(move || { *s.0.lock() = true; s.1.notify_one(); });
+    ///     let mut ready = state.0.lock();
+    ///     while !*ready {
+    ///         ready = state.1.wait(ready); // unlocks while waiting, relocks after
+    ///     }
+    /// });
+    /// ```
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         crate::sched::driver::switch_point("sync.Cond.Wait");
         let mutex = guard.mutex;

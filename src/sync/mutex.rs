@@ -94,6 +94,19 @@ impl<T> Mutex<T> {
 
 impl<T: ?Sized> Mutex<T> {
     /// Lock, parking the goroutine (or blocking the thread) while another holds it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// goru::run(|| {
+    ///     let counter = Arc::new(goru::sync::Mutex::new(0));
+    ///     let hs: Vec<_> = (0..10).map(|_| {
+    ///         let counter = counter.clone();
+    ///         goru::go(move || *counter.lock() += 1)
+    ///     }).collect();
+    ///     hs.into_iter().for_each(|h| h.join().unwrap());
+    ///     assert_eq!(*counter.lock(), 10);
+    /// });
+    /// ```
     pub fn lock(&self) -> MutexGuard<'_, T> {
         crate::sched::driver::switch_point("sync.Mutex.Lock");
         if self

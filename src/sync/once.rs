@@ -52,6 +52,15 @@ impl Once {
     }
 
     /// Run `f` if no call has run yet; otherwise wait for the first call to finish.
+    ///
+    /// ```
+    /// let once = goru::sync::Once::new();
+    /// let mut runs = 0;
+    /// once.call_once(|| runs += 1);
+    /// once.call_once(|| runs += 1);
+    /// assert_eq!(runs, 1);
+    /// assert!(once.is_completed());
+    /// ```
     pub fn call_once<F: FnOnce()>(&self, f: F) {
         crate::sched::driver::switch_point("sync.Once.Do");
         if self.done.load(Ordering::Acquire) {

@@ -81,6 +81,16 @@ impl<T> RwLock<T> {
 
 impl<T: ?Sized> RwLock<T> {
     /// Lock for reading; parks while a writer holds or waits.
+    ///
+    /// ```
+    /// let lock = goru::sync::RwLock::new(5);
+    /// {
+    ///     let (a, b) = (lock.read(), lock.read()); // readers share
+    ///     assert_eq!(*a + *b, 10);
+    /// }
+    /// *lock.write() += 1; // a writer is alone
+    /// assert_eq!(*lock.read(), 6);
+    /// ```
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
         crate::sched::driver::switch_point("sync.RWMutex.RLock");
         let mut list = self.list.lock();

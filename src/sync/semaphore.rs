@@ -33,6 +33,15 @@ impl Semaphore {
     }
 
     /// Take a permit, parking until one is available.
+    ///
+    /// ```
+    /// let sem = goru::sync::Semaphore::new(2);
+    /// let a = sem.acquire();
+    /// let _b = sem.acquire();
+    /// assert!(sem.try_acquire().is_none(), "both permits are out");
+    /// drop(a); // returns its permit
+    /// assert!(sem.try_acquire().is_some());
+    /// ```
     pub fn acquire(&self) -> SemaphorePermit<'_> {
         crate::sched::driver::switch_point("semaphore acquire");
         let mut list = self.list.lock();

@@ -37,6 +37,19 @@ impl WaitGroup {
     }
 
     /// Add `n` to the counter.
+    ///
+    /// ```
+    /// goru::run(|| {
+    ///     let wg = goru::sync::WaitGroup::new();
+    ///     for _ in 0..3 {
+    ///         wg.add(1); // before `go`, never inside the goroutine
+    ///         let wg = wg.clone();
+    ///         goru::go(move || wg.done());
+    ///     }
+    ///     wg.wait();
+    ///     assert_eq!(wg.count(), 0);
+    /// });
+    /// ```
     pub fn add(&self, n: usize) {
         crate::sched::driver::switch_point("sync.WaitGroup.Add");
         *self.inner.lock().state() += n;

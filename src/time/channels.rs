@@ -37,6 +37,16 @@ pub fn after(d: Duration) -> Receiver<Instant> {
 ///
 /// # Panics
 /// If `d` is zero.
+///
+/// ```
+/// use std::time::Duration;
+/// goru::run(|| {
+///     let ticks = goru::time::tick(Duration::from_millis(5));
+///     for _ in 0..3 {
+///         ticks.recv().unwrap();
+///     }
+/// });
+/// ```
 pub fn tick(d: Duration) -> Receiver<Instant> {
     let ticker = Ticker::new(d);
     let rx = ticker.rx.clone();
