@@ -162,6 +162,14 @@ pub(crate) fn install_panic_hook() {
             if let Some(g) = goroutine::current_ptr() {
                 // SAFETY: the running goroutine is alive while it runs.
                 let g = unsafe { &*g };
+                if let Some(driver) = &g.runtime().driver {
+                    // Inside goru::check the failure report tells it all, once.
+                    let location = info.location().map(|l| l.to_string()).unwrap_or_default();
+                    *g.panic_info.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(format!("  at {location}"));
+                    driver.record_panic_location(g.id, location);
+                    return;
+                }
                 if g.id != 1 {
                     let location = info.location().map(|l| l.to_string()).unwrap_or_default();
                     let backtrace = std::backtrace::Backtrace::capture();

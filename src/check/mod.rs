@@ -281,10 +281,18 @@ where
     );
     let failure = match end {
         End::Finished => match outcome.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            Some(Err(payload)) => Some(format!(
-                "panic in goroutine 1 (main): {}",
-                payload_message(&*payload)
-            )),
+            Some(Err(payload)) => {
+                let at = shared
+                    .driver
+                    .as_ref()
+                    .and_then(|d| d.panic_location(1))
+                    .map(|l| format!(" (at {l})"))
+                    .unwrap_or_default();
+                Some(format!(
+                    "panic in goroutine 1 (main){at}: {}",
+                    payload_message(&*payload)
+                ))
+            }
             _ => None,
         },
         End::Failed(report) => Some(report),

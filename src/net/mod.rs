@@ -43,7 +43,42 @@ pub use udp::UdpSocket;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Mutex;
 use std::time::Duration;
+
+use pollio::Limits;
+
+/// A socket's read and write timeouts (`None`: wait as long as it takes).
+#[derive(Default)]
+struct Timeouts {
+    inner: Mutex<(Option<Duration>, Option<Duration>)>,
+}
+
+impl Timeouts {
+    fn get(&self) -> (Option<Duration>, Option<Duration>) {
+        *self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_read(&self, timeout: Option<Duration>) -> io::Result<()> {
+        check_timeout(timeout)?;
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).0 = timeout;
+        Ok(())
+    }
+
+    fn set_write(&self, timeout: Option<Duration>) -> io::Result<()> {
+        check_timeout(timeout)?;
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).1 = timeout;
+        Ok(())
+    }
+
+    fn read_limits(&self) -> Limits<'static> {
+        Limits::timeout(self.get().0)
+    }
+
+    fn write_limits(&self) -> Limits<'static> {
+        Limits::timeout(self.get().1)
+    }
+}
 
 /// Try `f` on each address in turn; the last error if none works (std's `each_addr`).
 fn each_addr<A: ToSocketAddrs, T>(

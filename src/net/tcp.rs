@@ -4,11 +4,10 @@ use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use super::pollio::{Limits, PollIo};
-use super::{check_timeout, each_addr};
+use super::{check_timeout, each_addr, Timeouts};
 use crate::context::Context;
 use crate::sched::poller::Direction;
 
@@ -62,13 +61,7 @@ pub struct TcpListener {
 /// ```
 pub struct TcpStream {
     io: PollIo<mio::net::TcpStream>,
-    timeouts: Mutex<Timeouts>,
-}
-
-#[derive(Clone, Copy, Default)]
-struct Timeouts {
-    read: Option<Duration>,
-    write: Option<Duration>,
+    timeouts: Timeouts,
 }
 
 impl TcpListener {
@@ -139,7 +132,7 @@ impl TcpStream {
     fn wrap(stream: mio::net::TcpStream) -> TcpStream {
         TcpStream {
             io: PollIo::new(stream),
-            timeouts: Mutex::new(Timeouts::default()),
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -196,12 +189,10 @@ impl TcpStream {
     pub fn try_clone(&self) -> io::Result<TcpStream> {
         let fd = self.io.get_ref().as_fd().try_clone_to_owned()?;
         let clone = TcpStream::wrap(mio::net::TcpStream::from_std(fd.into()));
-        *clone.timeouts.lock().unwrap_or_else(|e| e.into_inner()) = self.timeouts();
+        let (read, write) = self.timeouts.get();
+        clone.timeouts.set_read(read)?;
+        clone.timeouts.set_write(write)?;
         Ok(clone)
-    }
-
-    fn timeouts(&self) -> Timeouts {
-        *self.timeouts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The remote address.
@@ -235,29 +226,22 @@ impl TcpStream {
     /// });
     /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        check_timeout(timeout)?;
-        self.timeouts.lock().unwrap_or_else(|e| e.into_inner()).read = timeout;
-        Ok(())
+        self.timeouts.set_read(timeout)
     }
 
     /// Bound every later `write`, as [`set_read_timeout`](Self::set_read_timeout).
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        check_timeout(timeout)?;
-        self.timeouts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .write = timeout;
-        Ok(())
+        self.timeouts.set_write(timeout)
     }
 
     /// The read timeout.
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.timeouts().read)
+        Ok(self.timeouts.get().0)
     }
 
     /// The write timeout.
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.timeouts().write)
+        Ok(self.timeouts.get().1)
     }
 
     /// Set TCP_NODELAY.
@@ -272,26 +256,28 @@ impl TcpStream {
 
     /// Read without consuming, waiting for data like `read`.
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let limits = Limits::timeout(self.timeouts().read);
-        self.io.run(Direction::Read, limits, |s| s.peek(buf))
+        self.io
+            .run(Direction::Read, self.timeouts.read_limits(), |s| {
+                s.peek(buf)
+            })
     }
 
     /// Read until `ctx` is cancelled (see [`TcpListener::accept_context`] for the
     /// error). The read timeout, if set, applies too.
     pub fn read_context(&self, ctx: &Context, buf: &mut [u8]) -> io::Result<usize> {
         let mut limits = Limits::context(ctx);
-        if let Some(t) = Limits::timeout(self.timeouts().read).deadline {
+        if let Some(t) = self.timeouts.read_limits().deadline {
             limits.deadline = Some(limits.deadline.map_or(t, |d| d.min(t)));
         }
         self.io.run(Direction::Read, limits, |mut s| s.read(buf))
     }
 
     fn read_limits(&self) -> Limits<'static> {
-        Limits::timeout(self.timeouts().read)
+        self.timeouts.read_limits()
     }
 
     fn write_limits(&self) -> Limits<'static> {
-        Limits::timeout(self.timeouts().write)
+        self.timeouts.write_limits()
     }
 }
 

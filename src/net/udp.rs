@@ -4,11 +4,10 @@ use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use super::pollio::{Limits, PollIo};
-use super::{check_timeout, each_addr};
+use super::{each_addr, Timeouts};
 use crate::context::Context;
 use crate::sched::poller::Direction;
 
@@ -28,7 +27,7 @@ use crate::sched::poller::Direction;
 /// ```
 pub struct UdpSocket {
     io: PollIo<mio::net::UdpSocket>,
-    timeouts: Mutex<(Option<Duration>, Option<Duration>)>,
+    timeouts: Timeouts,
 }
 
 impl UdpSocket {
@@ -40,7 +39,7 @@ impl UdpSocket {
     fn wrap(socket: mio::net::UdpSocket) -> UdpSocket {
         UdpSocket {
             io: PollIo::new(socket),
-            timeouts: Mutex::new((None, None)),
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -111,34 +110,30 @@ impl UdpSocket {
 
     /// Bound every later receive; a receive that times out returns `WouldBlock`.
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        check_timeout(timeout)?;
-        self.timeouts.lock().unwrap_or_else(|e| e.into_inner()).0 = timeout;
-        Ok(())
+        self.timeouts.set_read(timeout)
     }
 
     /// Bound every later send.
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        check_timeout(timeout)?;
-        self.timeouts.lock().unwrap_or_else(|e| e.into_inner()).1 = timeout;
-        Ok(())
+        self.timeouts.set_write(timeout)
     }
 
     /// The read timeout.
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.timeouts.lock().unwrap_or_else(|e| e.into_inner()).0)
+        Ok(self.timeouts.get().0)
     }
 
     /// The write timeout.
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.timeouts.lock().unwrap_or_else(|e| e.into_inner()).1)
+        Ok(self.timeouts.get().1)
     }
 
     fn read_limits(&self) -> Limits<'static> {
-        Limits::timeout(self.timeouts.lock().unwrap_or_else(|e| e.into_inner()).0)
+        self.timeouts.read_limits()
     }
 
     fn write_limits(&self) -> Limits<'static> {
-        Limits::timeout(self.timeouts.lock().unwrap_or_else(|e| e.into_inner()).1)
+        self.timeouts.write_limits()
     }
 }
 

@@ -48,6 +48,8 @@ pub(crate) struct Driver {
     chooser: Mutex<Box<dyn Chooser>>,
     /// The switch point the running goroutine stopped at, for the step log.
     last_point: Mutex<&'static str>,
+    /// Where each goroutine that panicked did so (the panic hook records it).
+    panics: Mutex<Vec<(u64, String)>>,
 }
 
 impl Driver {
@@ -58,7 +60,25 @@ impl Driver {
             now: AtomicU64::new(0),
             chooser: Mutex::new(chooser),
             last_point: Mutex::new(""),
+            panics: Mutex::new(Vec::new()),
         }
+    }
+
+    pub(crate) fn record_panic_location(&self, goroutine: u64, location: String) {
+        self.panics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((goroutine, location));
+    }
+
+    /// Where goroutine `id` panicked, if it did.
+    pub(crate) fn panic_location(&self, id: u64) -> Option<String> {
+        self.panics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(g, _)| *g == id)
+            .map(|(_, l)| l.clone())
     }
 
     pub(crate) fn push(&self, g: GoRef) {
