@@ -347,3 +347,16 @@ fn goru_check_seed_replays_without_editing_the_test() {
     assert!(stdout.contains("iteration 0"), "{stdout}");
     assert!(stdout.contains(&format!("seed {seed})")), "{stdout}");
 }
+
+#[goru::test(workers = 2)]
+fn explore_works_from_inside_a_goroutine() {
+    let report = check::explore(Config::new().iterations(50), || {
+        let h = goru::go(|| 1);
+        assert_eq!(h.join().unwrap(), 1);
+    });
+    assert_eq!(report.iterations, 50);
+    // This goroutine is still one afterwards: it can park and be woken.
+    let h = goru::go(|| 2);
+    assert_eq!(h.join().unwrap(), 2);
+    assert!(goru::runtime::current_id().is_some());
+}

@@ -177,18 +177,26 @@ pub(crate) enum Stepped {
     Exited,
 }
 
-/// Worker 0 of a deterministic runtime, run by the driver on its own thread.
+/// Worker 0 of a deterministic runtime, run by the driver on the caller's thread
+/// (which may itself be a worker running a goroutine that called `explore`: its
+/// thread-local facts are put back when the driver is done).
 pub(crate) struct DriverWorker<'a> {
     worker: Worker<'a>,
     _alt_stack: AltStack,
+    outer_worker: (*const Shared, *const WorkerSlot),
+    outer_goroutine: *const Goroutine,
 }
 
 impl<'a> DriverWorker<'a> {
     pub(crate) fn new(shared: &'a Arc<Shared>) -> DriverWorker<'a> {
         let alt_stack = AltStack::ensure();
+        let outer_worker = context::current_worker();
+        let outer_goroutine = context::current_goroutine();
         context::set_current_worker(Arc::as_ptr(shared), &shared.slots[0]);
         DriverWorker {
             _alt_stack: alt_stack,
+            outer_worker,
+            outer_goroutine,
             worker: Worker {
                 rng: 1,
                 shared,
@@ -228,7 +236,8 @@ impl<'a> DriverWorker<'a> {
 impl Drop for DriverWorker<'_> {
     fn drop(&mut self) {
         self.worker.shared.stacks.put_batch(&mut self.worker.stacks);
-        context::set_current_worker(std::ptr::null(), std::ptr::null());
+        context::set_current_worker(self.outer_worker.0, self.outer_worker.1);
+        context::set_current_goroutine(self.outer_goroutine);
     }
 }
 
