@@ -57,18 +57,27 @@ fn main() {
     let answer = goru::run(|| goru::go(|| 6 * 7).join().unwrap());
     println!("  the goroutine returned {answer}");
 
-    stop("3. a worker pool: one goroutine per job, results joined in order");
+    stop("3. a WaitGroup worker pool: main waits for every worker");
     goru::run(|| {
-        let jobs: Vec<_> = (1..=5u64)
-            .map(|id| {
-                goru::go(move || {
-                    goru::time::sleep(Duration::from_millis(10 * (6 - id)));
-                    println!("  worker {id} done");
-                    id * id
-                })
-            })
+        let wg = goru::sync::WaitGroup::new();
+        for id in 1..=5u64 {
+            wg.add(1); // before `go`, as in Go
+            let wg = wg.clone();
+            goru::go(move || {
+                println!("  worker {id} starting");
+                goru::time::sleep(Duration::from_millis(10 * (6 - id)));
+                println!("  worker {id} done");
+                wg.done();
+            });
+        }
+        wg.wait();
+        println!("  all five done; results can also come back through join:");
+        let squares: Vec<u64> = (1..=5u64)
+            .map(|id| goru::go(move || id * id))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
             .collect();
-        let squares: Vec<u64> = jobs.into_iter().map(|h| h.join().unwrap()).collect();
         println!("  results in job order: {squares:?}");
     });
 

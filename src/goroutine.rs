@@ -43,6 +43,27 @@ pub(crate) const DONE: u32 = 3;
 const STATE_MASK: u32 = 0b11;
 const NOTIFIED: u32 = 0b100;
 
+/// Where a goroutine panicked and its stack at that moment, kept for the report of a
+/// panic nobody joins. The backtrace is captured unresolved (cheap) and symbolised
+/// only if it is printed.
+pub(crate) struct PanicInfo {
+    pub(crate) location: String,
+    pub(crate) backtrace: Option<std::backtrace::Backtrace>,
+}
+
+impl std::fmt::Display for PanicInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "  at {}", self.location)?;
+        if let Some(bt) = &self.backtrace {
+            let frames = crate::diag::goroutine_frames(bt, |symbol| {
+                symbol.contains("panicking") || symbol.contains("rust_begin_unwind")
+            });
+            write!(f, "\n{}", frames.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
 /// What a goroutine tells its worker when it switches out.
 pub(crate) enum Switch {
     /// Still runnable: put it back in the run queue.
@@ -105,7 +126,7 @@ pub(crate) struct Goroutine {
     /// Its slot in the runtime's registry (`sched::registry`).
     pub(crate) registry_slot: AtomicU32,
     /// Where and how it panicked, captured by the panic hook for the report.
-    pub(crate) panic_info: Mutex<Option<String>>,
+    pub(crate) panic_info: Mutex<Option<PanicInfo>>,
     /// Asked to record its own backtrace at its park point (`diag::backtraces`).
     pub(crate) backtrace_request: AtomicBool,
     /// The backtrace recorded on request, until the dump takes it.

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::thread;
 
-use crate::goroutine::{self, Switch, Task};
+use crate::goroutine::{self, PanicInfo, Switch, Task};
 use crate::park::{self, Unparker, WaitReason};
 use crate::sched::Shared;
 
@@ -40,7 +40,7 @@ struct JoinInner<T> {
     waiter: Option<Unparker>,
     handle_alive: bool,
     /// Where and how it panicked (from the panic hook), for an orphan report.
-    panic_info: Option<String>,
+    panic_info: Option<PanicInfo>,
 }
 
 impl<T> JoinState<T> {
@@ -117,7 +117,7 @@ impl<T> JoinState<T> {
         }
     }
 
-    fn report_orphan(&self, id: u64, payload: &(dyn Any + Send), info: Option<String>) {
+    fn report_orphan(&self, id: u64, payload: &(dyn Any + Send), info: Option<PanicInfo>) {
         match &self.policy {
             OrphanPolicy::Scope(flag) => flag.store(true, Ordering::Release),
             OrphanPolicy::FailRuntime => {
@@ -165,21 +165,21 @@ pub(crate) fn install_panic_hook() {
                 if let Some(driver) = &g.runtime().driver {
                     // Inside goru::check the failure report tells it all, once.
                     let location = info.location().map(|l| l.to_string()).unwrap_or_default();
-                    *g.panic_info.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(format!("  at {location}"));
+                    *g.panic_info.lock().unwrap_or_else(|e| e.into_inner()) = Some(PanicInfo {
+                        location: location.clone(),
+                        backtrace: None,
+                    });
                     driver.record_panic_location(g.id, location);
                     return;
                 }
                 if g.id != 1 {
-                    let location = info.location().map(|l| l.to_string()).unwrap_or_default();
-                    let backtrace = std::backtrace::Backtrace::capture();
-                    let text = match backtrace.status() {
-                        std::backtrace::BacktraceStatus::Captured => {
-                            format!("  at {location}\n{backtrace}")
-                        }
-                        _ => format!("  at {location}"),
+                    // Always captured (unresolved, so cheap): a panic nobody joins is
+                    // printed with it, as Go prints the goroutine's stack.
+                    let info = PanicInfo {
+                        location: info.location().map(|l| l.to_string()).unwrap_or_default(),
+                        backtrace: Some(std::backtrace::Backtrace::force_capture()),
                     };
-                    *g.panic_info.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+                    *g.panic_info.lock().unwrap_or_else(|e| e.into_inner()) = Some(info);
                     return;
                 }
             }
@@ -188,7 +188,7 @@ pub(crate) fn install_panic_hook() {
     });
 }
 
-fn take_panic_info() -> Option<String> {
+fn take_panic_info() -> Option<PanicInfo> {
     let g = goroutine::current_ptr()?;
     // SAFETY: the running goroutine is alive while it runs.
     let g = unsafe { &*g };

@@ -258,3 +258,31 @@ fn sigquit_prints_the_dump_and_the_program_goes_on() {
     assert!(stderr.contains("[chan receive, "), "{stderr}");
     assert!(stderr.contains("[sleep, "), "{stderr}");
 }
+
+#[inline(never)]
+fn explode_in_a_goroutine() {
+    panic!("kaboom");
+}
+
+#[test]
+fn a_detached_panic_is_printed_with_its_backtrace() {
+    if common::is_child() {
+        runtime(2).run(|| {
+            goru::go(explode_in_a_goroutine);
+            goru::time::sleep(Duration::from_millis(200));
+        });
+        return;
+    }
+    let out = common::run_in_child("a_detached_panic_is_printed_with_its_backtrace", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "run panics");
+    assert!(
+        stderr.contains("panic in goroutine 2 (spawned at tests/diag.rs:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(": kaboom"), "{stderr}");
+    assert!(
+        stderr.contains("diag::explode_in_a_goroutine"),
+        "backtrace: {stderr}"
+    );
+}

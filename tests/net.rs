@@ -375,6 +375,54 @@ fn threads_and_goroutines_share_sockets() {
     assert_eq!(&buf, b"after");
 }
 
+/// CPU time (user + system) this process has used so far.
+fn process_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}
+
+#[test]
+fn workers_waiting_on_sockets_sleep_in_the_poller_without_spinning() {
+    if !common::is_child() {
+        let out = common::run_in_child(
+            "workers_waiting_on_sockets_sleep_in_the_poller_without_spinning",
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    runtime(2).run(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let acceptor = goru::go(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0; 2];
+            conn.read_exact(&mut buf).unwrap();
+            buf
+        });
+        goru::time::sleep(Duration::from_millis(50)); // settle: everyone parked
+        let before = process_cpu_time();
+        std::thread::sleep(Duration::from_millis(500)); // main's worker blocks too
+        let used = process_cpu_time().saturating_sub(before);
+        assert!(
+            used < Duration::from_millis(100),
+            "idle with a socket wait: {used:?} of CPU"
+        );
+        // And the sleeping poller still wakes for the connection.
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(b"ok").unwrap();
+        assert_eq!(&acceptor.join().unwrap(), b"ok");
+    });
+}
+
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }

@@ -9,10 +9,13 @@ fn run_example(name: &str, args: &[&str]) -> String {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
     let bin: PathBuf = dir.join("examples").join(name);
-    let out = Command::new(&bin)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", bin.display()));
+    let out = Command::new(&bin).args(args).output().unwrap_or_else(|e| {
+        panic!(
+            "run {}: {e} (plain `cargo test` builds the examples; `--test seeds` alone \
+                 does not: run `cargo build --examples` first)",
+            bin.display()
+        )
+    });
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -266,4 +269,28 @@ fn the_worker_pool_returns_every_result() {
 fn echo_server_demo() {
     let out = run_example("echo_server", &["--demo"]);
     assert_eq!(out.matches("echoed: hello from client").count(), 3, "{out}");
+}
+
+#[test]
+fn the_tour_runs_every_stop() {
+    let out = run_example("tour", &[]);
+    for stop in 1..=22 {
+        assert!(
+            out.contains(&format!("\n== {stop}. ")),
+            "stop {stop} missing:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("all goroutines are asleep - deadlock!"),
+        "{out}"
+    );
+    assert!(
+        out.contains("goru::check found a failing schedule"),
+        "{out}"
+    );
+    assert!(
+        out.contains("crawled") || out.contains("404 /missing"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("End of the tour."), "{out}");
 }

@@ -115,7 +115,20 @@ fn collect_backtraces(goroutines: &[GoRef]) {
 /// The calling goroutine's backtrace, from the caller of the goru primitive it is
 /// parked in down to its closure, formatted for the dump.
 pub(crate) fn own_backtrace() -> String {
-    let text = std::backtrace::Backtrace::force_capture().to_string();
+    let bt = std::backtrace::Backtrace::force_capture();
+    goroutine_frames(&bt, |symbol| {
+        symbol.starts_with("goru::park::park") || symbol.contains("Goroutine::park")
+    })
+}
+
+/// A goroutine's frames of `bt`, formatted for a report: those after the first run of
+/// frames that `machinery` recognises (the panic or park internals), up to where the
+/// goroutine's own body starts (the spawn wrapper and the coroutine entry).
+pub(crate) fn goroutine_frames(
+    bt: &std::backtrace::Backtrace,
+    machinery: impl Fn(&str) -> bool,
+) -> String {
+    let text = bt.to_string();
     // std prints "  N: symbol" lines, each followed by "             at file:line".
     let mut frames: Vec<(String, Vec<String>)> = Vec::new();
     for line in text.lines() {
@@ -131,12 +144,11 @@ pub(crate) fn own_backtrace() -> String {
             }
         }
     }
-    // Skip the capture machinery and the scheduler's park internals; stop where the
-    // goroutine's own body starts (the spawn wrapper and the coroutine entry).
-    let first = frames
-        .iter()
-        .rposition(|(s, _)| s.starts_with("goru::park::park") || s.contains("Goroutine::park"))
-        .map_or(0, |i| i + 1);
+    // Skip to the first run of machinery frames, then past it.
+    let mut first = frames.iter().position(|(s, _)| machinery(s)).unwrap_or(0);
+    while first < frames.len() && machinery(&frames[first].0) {
+        first += 1;
+    }
     let mut out = String::new();
     for (symbol, locations) in &frames[first..] {
         if symbol.starts_with("goru::spawn::")
