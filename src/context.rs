@@ -41,6 +41,25 @@ impl fmt::Display for ContextError {
 impl std::error::Error for ContextError {}
 
 /// A node of the context tree. Cheap to clone; `Send + Sync`.
+///
+/// ```
+/// use std::time::Duration;
+/// use goru::context;
+/// goru::run(|| {
+///     let (ctx, cancel) = context::with_cancel(&context::background());
+///     let worker = {
+///         let ctx = ctx.clone(); // cheap: shared with the worker
+///         goru::go(move || loop {
+///             goru::select! {
+///                 recv(ctx.done()) -> _ => return ctx.err(),
+///                 recv(goru::time::after(Duration::from_millis(1))) -> _ => {} // work
+///             }
+///         })
+///     };
+///     cancel.cancel();
+///     assert_eq!(worker.join().unwrap(), Some(context::ContextError::Canceled));
+/// });
+/// ```
 #[derive(Clone)]
 pub struct Context {
     node: Arc<Node>,
@@ -77,6 +96,14 @@ struct CancelState {
 }
 
 /// Cancels its context when called or dropped (Go's `CancelFunc`, made hard to forget).
+///
+/// ```
+/// use goru::context;
+/// let (parent, cancel_parent) = context::with_cancel(&context::background());
+/// let (child, _cancel_child) = context::with_cancel(&parent);
+/// drop(cancel_parent); // dropping cancels, like calling cancel()
+/// assert!(parent.err().is_some() && child.err().is_some(), "the subtree goes too");
+/// ```
 pub struct CancelFn {
     node: Arc<Node>,
 }

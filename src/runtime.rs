@@ -15,6 +15,13 @@ pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 /// A configured runtime. Each [`Runtime::run`] starts its worker threads, runs `main`
 /// as goroutine 1, and stops them again; runtimes may run one after another and side by
 /// side in one process.
+///
+/// ```
+/// let rt = goru::Runtime::builder().workers(2).build().unwrap();
+/// let a = rt.run(|| goru::go(|| 20).join().unwrap());
+/// let b = rt.run(|| goru::go(|| 22).join().unwrap()); // runs again, fresh
+/// assert_eq!(a + b, 42);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Runtime {
     workers: usize,

@@ -330,18 +330,6 @@ pub fn run(
             crate::sched::driver::random_below(i + 1).unwrap_or_else(|| random_below(i + 1)),
         );
     }
-    // Lock order: (channel address, case) ascending; cases on never() are left out.
-    let mut locked = 0;
-    for (i, case) in cases.iter().enumerate() {
-        if let Some(addr) = case.chan_addr() {
-            order_slots[locked] = (addr, i);
-            locked += 1;
-        }
-    }
-    let order = &mut order_slots[..locked];
-    order.sort_unstable();
-    let order = &*order;
-
     // Fast path: try each case in poll order under its own channel's lock alone. A
     // case found ready this way was ready at that moment, so the choice is as valid
     // as under all the locks, and the common case (something is ready) costs one lock.
@@ -361,7 +349,19 @@ pub fn run(
     }
 
     // Slow path: nothing was ready a moment ago. Lock every channel, look once more,
-    // and if still nothing, wait on all of them.
+    // and if still nothing, wait on all of them. Lock order: (channel address, case)
+    // ascending, so that selects never deadlock on each other; cases on never() are
+    // left out.
+    let mut locked = 0;
+    for (i, case) in cases.iter().enumerate() {
+        if let Some(addr) = case.chan_addr() {
+            order_slots[locked] = (addr, i);
+            locked += 1;
+        }
+    }
+    let order = &mut order_slots[..locked];
+    order.sort_unstable();
+    let order = &*order;
     let locks = lock_all(cases, order);
     for &i in poll.iter() {
         // SAFETY: all the cases' channels are locked.

@@ -308,6 +308,9 @@ where
         )),
     };
     shared.shutdown();
+    if let Some(driver) = &shared.driver {
+        driver.retire();
+    }
     if shared.live_goroutines() > 0 {
         // Abandoned goroutines still point at the runtime: keep it (see `Runtime::run`).
         std::mem::forget(shared);

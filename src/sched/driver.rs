@@ -15,7 +15,7 @@
 //! program is deadlocked.
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::worker::{DriverWorker, Stepped};
@@ -50,6 +50,8 @@ pub(crate) struct Driver {
     last_point: Mutex<&'static str>,
     /// Where each goroutine that panicked did so (the panic hook records it).
     panics: Mutex<Vec<(u64, String)>>,
+    /// Counted in `DRIVEN_RUNTIMES` until `retire`.
+    counted: AtomicBool,
 }
 
 impl Driver {
@@ -61,6 +63,16 @@ impl Driver {
             chooser: Mutex::new(chooser),
             last_point: Mutex::new(""),
             panics: Mutex::new(Vec::new()),
+            counted: AtomicBool::new(true),
+        }
+    }
+
+    /// The run is over: its goroutines never run again, even if the runtime is kept
+    /// (leaked) for goroutines it abandoned, so switch points elsewhere can go back to
+    /// costing one load.
+    pub(crate) fn retire(&self) {
+        if self.counted.swap(false, Ordering::AcqRel) {
+            DRIVEN_RUNTIMES.fetch_sub(1, Ordering::AcqRel);
         }
     }
 
@@ -102,7 +114,7 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        DRIVEN_RUNTIMES.fetch_sub(1, Ordering::AcqRel);
+        self.retire();
     }
 }
 
