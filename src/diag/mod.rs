@@ -19,6 +19,7 @@
 
 mod deadlock;
 mod sigquit;
+mod svg;
 pub mod trace;
 
 use std::fmt::Write;
