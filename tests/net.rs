@@ -375,15 +375,6 @@ fn threads_and_goroutines_share_sockets() {
     assert_eq!(&buf, b"after");
 }
 
-/// CPU time (user + system) this process has used so far.
-fn process_cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
-}
-
 #[test]
 fn workers_waiting_on_sockets_sleep_in_the_poller_without_spinning() {
     if !common::is_child() {
@@ -409,9 +400,9 @@ fn workers_waiting_on_sockets_sleep_in_the_poller_without_spinning() {
             buf
         });
         goru::time::sleep(Duration::from_millis(50)); // settle: everyone parked
-        let before = process_cpu_time();
+        let before = common::process_cpu_time();
         std::thread::sleep(Duration::from_millis(500)); // main's worker blocks too
-        let used = process_cpu_time().saturating_sub(before);
+        let used = common::process_cpu_time().saturating_sub(before);
         assert!(
             used < Duration::from_millis(100),
             "idle with a socket wait: {used:?} of CPU"

@@ -238,16 +238,6 @@ fn sleep_on_one_worker_lets_others_run() {
     });
 }
 
-/// CPU time (user + system) this process has used so far.
-fn process_cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    // Fields after the command name (which is in parentheses): utime is the 12th.
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
-}
-
 #[test]
 fn an_idle_runtime_uses_almost_no_cpu_child() {
     if !common::is_child() {
@@ -256,10 +246,13 @@ fn an_idle_runtime_uses_almost_no_cpu_child() {
     // Main sleeps 500 ms with nothing else to do: workers and monitor should sleep too.
     let used = runtime(2).run(|| {
         goru::time::sleep(Duration::from_millis(50)); // settle
-        let before = process_cpu_time();
+        let before = common::process_cpu_time();
         let wall = Instant::now();
         goru::time::sleep(Duration::from_millis(500));
-        (process_cpu_time().saturating_sub(before), wall.elapsed())
+        (
+            common::process_cpu_time().saturating_sub(before),
+            wall.elapsed(),
+        )
     });
     println!("cpu {:?} over {:?}", used.0, used.1);
     assert!(

@@ -36,3 +36,13 @@ pub fn rss_bytes() -> usize {
     let resident: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
     resident * 4096
 }
+
+/// CPU time (user + system) this process has used so far.
+pub fn process_cpu_time() -> std::time::Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    // Fields after the command name (which is in parentheses): utime is the 12th.
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    std::time::Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}
