@@ -36,7 +36,8 @@ pub(crate) struct Chan<T> {
     cap: usize,
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
-    /// Mirrors for lock-free queries.
+    /// Mirrors for lock-free queries: `len` is refreshed whenever the lock is released
+    /// (`sync_mirrors`), `closed` once, by `close`.
     len: AtomicUsize,
     closed: AtomicBool,
 }
@@ -137,7 +138,7 @@ impl<T> Chan<T> {
         // SAFETY: per the contract.
         let state = unsafe { &*self.state.get() };
         self.len.store(state.buf.len(), Ordering::Relaxed);
-        self.closed.store(state.closed, Ordering::Release);
+        // `closed` changes only in `close`, which publishes it there.
     }
 
     pub(crate) fn capacity(&self) -> Option<usize> {
@@ -298,6 +299,7 @@ impl<T> Chan<T> {
                 return false;
             }
             st.closed = true;
+            self.closed.store(true, Ordering::Release);
             let State { recvq, sendq, .. } = &mut *st;
             for entry in recvq.drain().chain(sendq.drain()) {
                 // SAFETY: we hold the lock and the entry was still queued.
