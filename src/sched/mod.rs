@@ -26,8 +26,14 @@
 //! Everything above the scheduler reaches it through three calls on [`Shared`]:
 //! [`Shared::spawn`] (a new goroutine), [`Shared::ready`] (an unparked goroutine) and
 //! [`Shared::now_nanos`] (the clock), plus the goroutine's own `park`/`suspend` which
-//! only switch back to whatever resumed it. A deterministic single-threaded driver
-//! (for `goru::check`) replaces the worker threads behind those calls.
+//! only switch back to whatever resumed it. The deterministic single-threaded driver
+//! of `goru::check` ([`driver`]) replaces the worker threads behind those calls.
+//!
+//! # Sockets
+//!
+//! Readiness is part of scheduling ([`poller`]): an idle worker sleeps in the
+//! runtime's epoll instead of on its parker, workers that run dry poll it without
+//! blocking, and [`Shared::wake_worker`] wakes a worker wherever it sleeps.
 
 pub(crate) mod context;
 pub(crate) mod driver;
