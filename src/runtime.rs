@@ -1,8 +1,7 @@
 //! Runtimes: building one, running `main` on it, and facts about the current one.
 
 use std::io;
-use std::panic::{self, AssertUnwindSafe, Location};
-use std::sync::{Arc, Mutex};
+use std::panic::{self, Location};
 
 use crate::goroutine;
 use crate::sched::{Config, Shared};
@@ -63,7 +62,6 @@ impl Runtime {
     /// When `main` returns the runtime stops: goroutines still alive are abandoned
     /// without running further, as in Go. A panic in `main` propagates out of `run`; a
     /// panic in a goroutine that nobody joins is printed and makes `run` panic.
-    #[track_caller]
     ///
     /// ```
     /// let rt = goru::Runtime::builder().build().unwrap();
@@ -72,6 +70,7 @@ impl Runtime {
     /// // A runtime can run again.
     /// assert_eq!(rt.run(|| 3), 3);
     /// ```
+    #[track_caller]
     pub fn run<F, T>(&self, main: F) -> T
     where
         F: FnOnce() -> T + Send + 'static,
@@ -96,17 +95,7 @@ impl Runtime {
             shared.shutdown();
             panic!("goru: cannot start the runtime's threads: {err}");
         }
-        let outcome: Arc<Mutex<Option<std::thread::Result<T>>>> = Arc::new(Mutex::new(None));
-        let body = {
-            let outcome = outcome.clone();
-            let run_parker = shared.run_parker.clone();
-            Box::new(move || {
-                let result = panic::catch_unwind(AssertUnwindSafe(main));
-                *outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-                run_parker.unpark();
-            })
-        };
-        shared.spawn(site, crate::goroutine::BoxTask::boxed(body));
+        let outcome = shared.spawn_main(site, main);
         let result = loop {
             if let Some(result) = outcome.lock().unwrap_or_else(|e| e.into_inner()).take() {
                 break Some(result);
@@ -116,17 +105,12 @@ impl Runtime {
             }
             shared.run_parker.park();
         };
-        shared.shutdown();
+        shared.end_run();
         if let Some(path) = trace_to {
             match crate::trace::stop().write_json(&path) {
                 Ok(()) => eprintln!("goru: trace written to {}", path.to_string_lossy()),
                 Err(err) => eprintln!("goru: cannot write the trace to {path:?}: {err}"),
             }
-        }
-        if shared.live_goroutines() > 0 {
-            // Abandoned goroutines point at the runtime (`Goroutine::runtime`) and may
-            // still be unparked by channels other threads hold: keep it alive forever.
-            std::mem::forget(shared.clone());
         }
         if let Some(report) = shared.failure() {
             panic!("{report}");

@@ -53,8 +53,8 @@ mod strategy;
 pub use strategy::Strategy;
 
 use std::fmt::Write as _;
-use std::panic::{self, AssertUnwindSafe, Location};
-use std::sync::{Arc, Mutex};
+use std::panic::Location;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::sched::driver::{self, Chooser, Driver, End, Step};
@@ -161,7 +161,6 @@ impl Report {
 
 /// Run `test` under `cfg.iterations` different schedules; panic with the seed and the
 /// schedule at the first that fails. `GORU_CHECK_SEED=<seed>` replays one run.
-#[track_caller]
 ///
 /// ```
 /// let report = goru::check::explore(goru::check::Config::new().iterations(100), || {
@@ -176,6 +175,7 @@ impl Report {
 /// assert_eq!(report.iterations, 100);
 /// assert!(report.schedules_per_second() > 0.0);
 /// ```
+#[track_caller]
 pub fn explore<F>(cfg: Config, test: F) -> Report
 where
     F: Fn() + Send + Sync + 'static,
@@ -263,15 +263,7 @@ where
         driver: Some(Driver::new(chooser)),
     })
     .unwrap_or_else(|err| panic!("goru::check: cannot create a runtime: {err}"));
-    let outcome: Arc<Mutex<Option<std::thread::Result<()>>>> = Arc::new(Mutex::new(None));
-    {
-        let outcome = outcome.clone();
-        let body = Box::new(move || {
-            let result = panic::catch_unwind(AssertUnwindSafe(|| test()));
-            *outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-        });
-        shared.spawn(site, crate::goroutine::BoxTask::boxed(body));
-    }
+    let outcome = shared.spawn_main(site, move || test());
     let mut steps = Vec::new();
     let end = driver::drive(
         &shared,
@@ -296,10 +288,7 @@ where
             _ => None,
         },
         End::Failed(report) => Some(report),
-        End::Deadlock => Some(format!(
-            "all goroutines are asleep - deadlock!\n\n{}",
-            shared.dump()
-        )),
+        End::Deadlock => Some(shared.deadlock_report(false)),
         End::StepLimit => Some(format!(
             "the run took more than {} steps (a livelock?); raise Config::max_steps if it is \
              just long\n\n{}",
@@ -307,14 +296,7 @@ where
             shared.dump()
         )),
     };
-    shared.shutdown();
-    if let Some(driver) = &shared.driver {
-        driver.retire();
-    }
-    if shared.live_goroutines() > 0 {
-        // Abandoned goroutines still point at the runtime: keep it (see `Runtime::run`).
-        std::mem::forget(shared);
-    }
+    shared.end_run();
     Run { failure, steps }
 }
 

@@ -43,11 +43,7 @@ impl Detector {
                     return true;
                 }
                 self.candidate = None;
-                let report = format!(
-                    "all goroutines are asleep - deadlock!\n\n{}",
-                    shared.dump_with(true)
-                );
-                shared.record_failure(report);
+                shared.record_failure(shared.deadlock_report(true));
                 false
             }
             _ => {

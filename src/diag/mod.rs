@@ -70,6 +70,15 @@ impl Shared {
         out
     }
 
+    /// Go's deadlock message followed by the dump (`backtraces` as for
+    /// [`dump_with`](Self::dump_with)).
+    pub(crate) fn deadlock_report(&self, backtraces: bool) -> String {
+        format!(
+            "all goroutines are asleep - deadlock!\n\n{}",
+            self.dump_with(backtraces)
+        )
+    }
+
     /// The dump without backtraces (cheap, no goroutine is disturbed).
     pub(crate) fn dump(&self) -> String {
         self.dump_with(false)

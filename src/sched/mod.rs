@@ -249,6 +249,41 @@ impl Shared {
         self.registry.snapshot()
     }
 
+    /// Spawn `main` as the main goroutine (id 1, as the first spawn). Its outcome,
+    /// a value or a panic, lands in the returned slot, and `run_parker` is woken.
+    pub(crate) fn spawn_main<T: Send + 'static>(
+        &self,
+        site: &'static Location<'static>,
+        main: impl FnOnce() -> T + Send + 'static,
+    ) -> Arc<Mutex<Option<std::thread::Result<T>>>> {
+        let outcome = Arc::new(Mutex::new(None));
+        let body = {
+            let outcome = outcome.clone();
+            let run_parker = self.run_parker.clone();
+            Box::new(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(main));
+                *outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                run_parker.unpark();
+            })
+        };
+        self.spawn(site, crate::goroutine::BoxTask::boxed(body));
+        outcome
+    }
+
+    /// The run is over (its main goroutine returned, or it failed): stop, and keep the
+    /// runtime alive forever if goroutines were abandoned, since they point at it
+    /// (`Goroutine::runtime`) and may still be unparked through channels that other
+    /// threads hold.
+    pub(crate) fn end_run(self: &Arc<Self>) {
+        self.shutdown();
+        if let Some(driver) = &self.driver {
+            driver.retire();
+        }
+        if self.live_goroutines() > 0 {
+            std::mem::forget(self.clone());
+        }
+    }
+
     pub(crate) fn record_failure(&self, report: String) {
         let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
         if failure.is_none() {
@@ -277,7 +312,8 @@ impl Shared {
         if trace::enabled() {
             trace::record_create(self.id, self.current_lane(), id, site);
         }
-        match self.local_slot() {
+        let slot = self.local_slot();
+        match slot {
             Some(slot) => slot.count_spawn(),
             None => {
                 self.external_spawns.fetch_add(1, Ordering::AcqRel);
@@ -287,7 +323,7 @@ impl Shared {
             driver.push(g);
             return id;
         }
-        match self.local_slot() {
+        match slot {
             Some(slot) => slot.push_local(g, self),
             None => self.push_global(vec![g]),
         }
