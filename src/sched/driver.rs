@@ -130,30 +130,30 @@ pub(crate) fn switch_point(what: &'static str) {
 #[cold]
 #[inline(never)]
 fn switch_point_slow(what: &'static str) {
-    let Some(g) = goroutine::current_ptr() else {
-        return;
-    };
     if std::thread::panicking() {
         return; // a guard dropped while unwinding: let the unwind finish first
     }
-    // SAFETY: the running goroutine keeps its runtime alive.
-    let rt = unsafe { (*g).runtime() };
-    if let Some(driver) = &rt.driver {
+    if let Some(driver) = current_driver() {
         *driver.last_point.lock().unwrap_or_else(|e| e.into_inner()) = what;
         crate::yield_now();
     }
 }
 
-/// The driver of the calling goroutine's runtime, if it is a deterministic one.
-pub(crate) fn current_driver() -> Option<&'static Driver> {
+/// The calling goroutine's runtime, if it is a deterministic one.
+pub(crate) fn driven_runtime() -> Option<&'static Shared> {
     if DRIVEN_RUNTIMES.load(Ordering::Relaxed) == 0 {
         return None;
     }
     let g = goroutine::current_ptr()?;
     // SAFETY: the running goroutine keeps its runtime alive while it runs, and callers
-    // use the driver only within that time (the 'static is never stored).
+    // use the runtime only within that time (the 'static is never stored).
     let rt: &'static Shared = unsafe { &*((*g).runtime() as *const Shared) };
-    rt.driver.as_ref()
+    rt.driver.is_some().then_some(rt)
+}
+
+/// The driver of the calling goroutine's runtime, if it is a deterministic one.
+pub(crate) fn current_driver() -> Option<&'static Driver> {
+    driven_runtime().and_then(|rt| rt.driver.as_ref())
 }
 
 /// Refuse what a deterministic run cannot model (real sockets): a clear panic

@@ -165,7 +165,8 @@ struct Worker<'a> {
     idle_spins: u32,
 }
 
-/// How one step of the deterministic driver ended.
+/// How a goroutine's run ended, its state transition complete (for the workers and
+/// the deterministic driver alike).
 pub(crate) enum Stepped {
     /// It yielded and is runnable.
     Yielded(GoRef),
@@ -213,23 +214,8 @@ impl<'a> DriverWorker<'a> {
 
     /// Run `g` until it switches out.
     pub(crate) fn step(&mut self, g: GoRef) -> Stepped {
-        match self.worker.run_goroutine(&g) {
-            Some(Switch::Yield) => {
-                g.set_runnable();
-                Stepped::Yielded(g)
-            }
-            Some(Switch::Park) => {
-                if g.finish_park() {
-                    Stepped::Parked(g.wait_reason())
-                } else {
-                    Stepped::Requeue(g)
-                }
-            }
-            None => {
-                self.worker.finish(g);
-                Stepped::Exited
-            }
-        }
+        let result = self.worker.run_goroutine(&g);
+        self.worker.settle(g, result)
     }
 }
 
@@ -393,18 +379,35 @@ impl<'a> Worker<'a> {
         if slot.stuck.load(Ordering::Relaxed) && slot.stuck.swap(false, Ordering::AcqRel) {
             shared.stuck.fetch_sub(1, Ordering::AcqRel);
         }
+        match self.settle(g, result) {
+            Stepped::Yielded(g) => slot.push_local(g, shared),
+            // Unparked before it was fully parked: runnable again at once.
+            Stepped::Requeue(g) => {
+                slot.push_next(g, shared);
+            }
+            Stepped::Parked(_) | Stepped::Exited => {}
+        }
+    }
+
+    /// Complete the state transition of a goroutine that switched out with `result`;
+    /// what remains is to queue it, if it is runnable.
+    fn settle(&mut self, g: GoRef, result: Option<Switch>) -> Stepped {
         match result {
             Some(Switch::Yield) => {
                 g.set_runnable();
-                slot.push_local(g, shared);
+                Stepped::Yielded(g)
             }
             Some(Switch::Park) => {
-                if !g.finish_park() {
-                    // Unparked before it was fully parked: runnable again at once.
-                    slot.push_next(g, shared);
+                if g.finish_park() {
+                    Stepped::Parked(g.wait_reason())
+                } else {
+                    Stepped::Requeue(g)
                 }
             }
-            None => self.finish(g),
+            None => {
+                self.finish(g);
+                Stepped::Exited
+            }
         }
     }
 
@@ -534,8 +537,9 @@ impl<'a> Worker<'a> {
             // Dekker pair with Shared::wake_worker: ownership is claimed (SeqCst)
             // before we look for a wake-up that may have come before it.
             if !slot.parker.try_take_token() {
+                // Leave the sleepers before the events are handled, so that the
+                // goroutines they wake do not make us wake ourselves.
                 poller.poll(timeout, shared.now_nanos(), || {
-                    poller.disown(self.index);
                     shared.idle.unregister_sleeper(self.index);
                 });
                 slot.parker.try_take_token(); // a wake-up that went to the poller too

@@ -26,13 +26,10 @@ use timers::TimerAction;
 /// assert!(t.elapsed() < std::time::Duration::from_secs(60));
 /// ```
 pub fn now() -> Instant {
-    if let Some(driver) = crate::sched::driver::current_driver() {
-        let g = goroutine::current_ptr().expect("a driver implies a goroutine");
-        // SAFETY: the running goroutine keeps its runtime alive.
-        let rt = unsafe { (*g).runtime() };
-        return rt.start_instant() + Duration::from_nanos(driver.now());
+    match crate::sched::driver::driven_runtime() {
+        Some(rt) => rt.start_instant() + Duration::from_nanos(rt.now_nanos()),
+        None => Instant::now(),
     }
-    Instant::now()
 }
 
 /// Pause the current goroutine for at least `d`, as Go's `time.Sleep`.

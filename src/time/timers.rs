@@ -151,13 +151,14 @@ impl TimerHeap {
         }
     }
 
-    /// Claim every timer due at `now` (their actions are run by the caller, unlocked).
-    fn take_due(&self, now: u64, due: &mut Vec<TimerAction>) {
+    /// Claim the timers due at `now`, until `due` holds `limit` actions (their actions
+    /// are run by the caller, unlocked). Stopped entries met on the way are dropped.
+    fn take_due(&self, now: u64, due: &mut Vec<TimerAction>, limit: usize) {
         if self.next.load(Ordering::Acquire) > now {
             return;
         }
         let mut heap = self.heap.lock().unwrap_or_else(|e| e.into_inner());
-        while heap.entries.peek().is_some_and(|e| e.deadline <= now) {
+        while due.len() < limit && heap.entries.peek().is_some_and(|e| e.deadline <= now) {
             let entry = heap.entries.pop().expect("peeked");
             match entry.node.claim(FIRED) {
                 Some(action) => due.push(action),
@@ -198,9 +199,8 @@ impl Timers {
         (n != u64::MAX).then_some(n)
     }
 
-    /// Timers that have neither fired nor been stopped (deadlock detection, #6, will
-    /// ask whether any timer can still wake a goroutine).
-    #[allow(dead_code)]
+    /// Timers that have neither fired nor been stopped (deadlock detection asks
+    /// whether any timer can still wake a goroutine).
     pub(crate) fn pending(&self) -> usize {
         self.heaps
             .iter()
@@ -244,6 +244,7 @@ impl Timers {
     /// Run the action of the earliest timer due at `now` (the deterministic driver
     /// fires timers one at a time); false if none is due.
     pub(crate) fn fire_first_due(&self, now: u64) -> bool {
+        let mut due = Vec::with_capacity(1);
         loop {
             let Some(heap) = self
                 .heaps
@@ -253,19 +254,9 @@ impl Timers {
             else {
                 return false;
             };
-            let mut h = heap.heap.lock().unwrap_or_else(|e| e.into_inner());
-            if h.entries.peek().is_none_or(|e| e.deadline > now) {
-                heap.publish_next(&h);
-                return false;
-            }
-            let entry = h.entries.pop().expect("peeked");
-            let action = entry.node.claim(FIRED);
-            if action.is_none() {
-                h.stopped -= 1;
-            }
-            heap.publish_next(&h);
-            drop(h);
-            if let Some(action) = action {
+            // Either claims a live timer or clears this heap's due, stopped ones.
+            heap.take_due(now, &mut due, 1);
+            if let Some(action) = due.pop() {
                 action.run();
                 return true;
             }
@@ -276,7 +267,7 @@ impl Timers {
     pub(crate) fn fire_due(&self, now: u64) -> usize {
         let mut due = Vec::new();
         for heap in self.heaps.iter() {
-            heap.take_due(now, &mut due);
+            heap.take_due(now, &mut due, usize::MAX);
         }
         let fired = due.len();
         due.into_iter().for_each(TimerAction::run);
