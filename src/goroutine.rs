@@ -203,12 +203,23 @@ impl GoRef {
 
     /// Make the goroutine runnable again if it is parked; otherwise leave it the token.
     pub(crate) fn unpark(&self) {
+        // SAFETY: we hold a counted reference, so the goroutine is alive.
+        unsafe { unpark_ptr(self.as_ptr()) }
+    }
+}
+
+impl Goroutine {
+    /// The state change of an unpark: true if the goroutine went from PARKED to
+    /// RUNNABLE and the caller must queue it (with the park reference); false if it
+    /// only got the token (or is done).
+    #[inline]
+    fn unpark_transition(&self) -> bool {
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             let next = match s & STATE_MASK {
                 PARKED => RUNNABLE,
-                DONE => return,
-                _ if s & NOTIFIED != 0 => return,
+                DONE => return false,
+                _ if s & NOTIFIED != 0 => return false,
                 _ => s | NOTIFIED,
             };
             match self
@@ -216,22 +227,19 @@ impl GoRef {
                 .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) if next == RUNNABLE => {
-                    // A PARKED goroutine is not DONE: its runtime is alive (field docs).
-                    let rt = self.runtime();
                     if crate::diag::trace::enabled() {
+                        // A PARKED goroutine is not DONE: its runtime is alive.
+                        let rt = self.runtime();
                         crate::diag::trace::record_unpark(rt.id, rt.current_lane(), self.id);
                     }
-                    rt.ready(self.clone());
-                    return;
+                    return true;
                 }
-                Ok(_) => return,
+                Ok(_) => return false,
                 Err(actual) => s = actual,
             }
         }
     }
-}
 
-impl Goroutine {
     /// The goroutine's runtime; callers ensure the goroutine is not DONE (it is running,
     /// parked, or queued), which keeps the runtime alive (see the field's invariant).
     pub(crate) fn runtime(&self) -> &Shared {
@@ -267,6 +275,12 @@ impl Goroutine {
 
     /// Worker side, after `Switch::Park`: true if it is now parked, false if a token
     /// arrived first (then it is RUNNABLE again and must be requeued).
+    ///
+    /// On success the caller's counted reference becomes the *park reference*: a
+    /// PARKED goroutine owns one reference to itself, which the unpark that moves it
+    /// to RUNNABLE takes over and puts in a run queue (`unpark_ptr`). The goroutine
+    /// may run elsewhere, finish and be freed the moment the exchange succeeds, so the
+    /// caller must not touch it afterwards.
     pub(crate) fn finish_park(&self) -> bool {
         match self
             .state
@@ -321,6 +335,29 @@ impl Goroutine {
         // SAFETY: the yielder pointer was set when the body started and stays valid
         // until it returns; we are running on that body's stack (caller contract).
         unsafe { (*y).suspend(why) };
+    }
+}
+
+/// Unpark the goroutine at `g` (see [`GoRef::unpark`]) without holding a count of
+/// its own: a PARKED goroutine's park reference is what goes into the run queue.
+///
+/// # Safety
+/// `g` is alive for the duration of the call: the caller holds a reference, or the
+/// goroutine cannot finish before this call returns (it waits on the caller, as a
+/// channel waiter waits for its `Selection` to be completed).
+#[inline]
+pub(crate) unsafe fn unpark_ptr(g: *const Goroutine) {
+    // SAFETY: alive, per the contract.
+    let goroutine = unsafe { &*g };
+    if goroutine.unpark_transition() {
+        // SAFETY: the transition out of PARKED gave us the park reference
+        // (`Goroutine::finish_park`), which we hand to the run queue.
+        let g = unsafe { GoRef::from_raw(g) };
+        // A goroutine just moved out of PARKED is not DONE: its runtime is alive
+        // (the field's invariant) while ready runs.
+        let rt: *const Shared = goroutine.runtime();
+        // SAFETY: see above.
+        unsafe { (*rt).ready(g) };
     }
 }
 

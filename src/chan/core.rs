@@ -25,9 +25,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use super::waiter::{Entry, Outcome, Selection, WaitQueue};
+use super::waiter::{Completion, Entry, Outcome, Selection, WaitQueue};
 use crate::park::spin::{SpinGuard, SpinLock};
-use crate::park::{Unparker, WaitReason};
+use crate::park::WaitReason;
 
 pub(crate) struct Chan<T> {
     lock: SpinLock,
@@ -84,10 +84,10 @@ impl<T> Drop for Locked<'_, T> {
     }
 }
 
-/// Wake everyone collected while the lock was held.
-pub(crate) fn wake(unparkers: impl IntoIterator<Item = Unparker>) {
-    for u in unparkers {
-        u.unpark();
+/// Wake everyone completed while the lock was held.
+pub(crate) fn wake(completions: impl IntoIterator<Item = Completion>) {
+    for c in completions {
+        c.wake();
     }
 }
 
@@ -157,19 +157,30 @@ impl<T> Chan<T> {
         self as *const Self as usize
     }
 
+    #[inline]
     pub(crate) fn send(&self, v: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         crate::sched::preempt_point();
         crate::sched::driver::switch_point("chan send");
         let mut st = self.lock();
-        let v = match self.try_send_locked(&mut st, v) {
+        match self.try_send_locked(&mut st, v) {
             Ok(wake_one) => {
                 drop(st);
                 wake(wake_one);
-                return Ok(());
+                Ok(())
             }
-            Err(TrySendError::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
-            Err(TrySendError::Full(v)) => v,
-        };
+            Err(TrySendError::Closed(v)) => Err(SendTimeoutError::Closed(v)),
+            Err(TrySendError::Full(v)) => self.send_wait(st, v, deadline),
+        }
+    }
+
+    /// `send` on a full channel: queue, unlock, and wait for a receiver.
+    #[inline]
+    fn send_wait(
+        &self,
+        mut st: Locked<'_, T>,
+        v: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
         if deadline.is_some_and(|d| crate::time::now() >= d) {
             return Err(SendTimeoutError::Timeout(v));
         }
@@ -189,6 +200,7 @@ impl<T> Chan<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         crate::sched::preempt_point();
         crate::sched::driver::switch_point("chan receive");
@@ -197,11 +209,20 @@ impl<T> Chan<T> {
             Ok((v, wake_one)) => {
                 drop(st);
                 wake(wake_one);
-                return Ok(v);
+                Ok(v)
             }
-            Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
-            Err(TryRecvError::Empty) => {}
+            Err(TryRecvError::Closed) => Err(RecvTimeoutError::Closed),
+            Err(TryRecvError::Empty) => self.recv_wait(st, deadline),
         }
+    }
+
+    /// `recv` on an empty channel: queue, unlock, and wait for a sender.
+    #[inline]
+    fn recv_wait(
+        &self,
+        mut st: Locked<'_, T>,
+        deadline: Option<Instant>,
+    ) -> Result<T, RecvTimeoutError> {
         if deadline.is_some_and(|d| crate::time::now() >= d) {
             return Err(RecvTimeoutError::Timeout);
         }
@@ -223,11 +244,26 @@ impl<T> Chan<T> {
 
     /// Send without blocking, lock held. On success returns the receiver to wake, if a
     /// waiting one took the value directly.
+    #[inline]
     pub(crate) fn try_send_locked(
         &self,
         st: &mut State<T>,
         v: T,
-    ) -> Result<Option<Unparker>, TrySendError<T>> {
+    ) -> Result<Option<Completion>, TrySendError<T>> {
+        // The common case inline: room in the buffer and nobody waiting to receive.
+        if !st.closed && st.recvq.is_empty() && st.buf.len() < self.cap {
+            st.buf.push_back(v);
+            return Ok(None);
+        }
+        self.try_send_locked_slow(st, v)
+    }
+
+    #[inline]
+    fn try_send_locked_slow(
+        &self,
+        st: &mut State<T>,
+        v: T,
+    ) -> Result<Option<Completion>, TrySendError<T>> {
         if st.closed {
             return Err(TrySendError::Closed(v));
         }
@@ -251,10 +287,25 @@ impl<T> Chan<T> {
 
     /// Receive without blocking, lock held. On success also returns the sender to wake,
     /// if a waiting one was completed.
+    #[inline]
     pub(crate) fn try_recv_locked(
         &self,
         st: &mut State<T>,
-    ) -> Result<(T, Option<Unparker>), TryRecvError> {
+    ) -> Result<(T, Option<Completion>), TryRecvError> {
+        // The common case inline: a buffered value and no sender waiting for room.
+        if st.sendq.is_empty() {
+            if let Some(v) = st.buf.pop_front() {
+                return Ok((v, None));
+            }
+        }
+        self.try_recv_locked_slow(st)
+    }
+
+    #[inline]
+    fn try_recv_locked_slow(
+        &self,
+        st: &mut State<T>,
+    ) -> Result<(T, Option<Completion>), TryRecvError> {
         if let Some(v) = st.buf.pop_front() {
             // Room freed: move the oldest waiting sender's value to the tail.
             // SAFETY: the caller holds our lock.

@@ -24,10 +24,10 @@ use std::time::{Duration, Instant};
 
 use super::core::{wake, Chan};
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
-use super::waiter::{Entry, Outcome, Selection};
+use super::waiter::{Completion, Entry, Outcome, Selection};
 use super::{Receiver, Sender};
 use crate::park::spin::SpinGuard;
-use crate::park::{self, Unparker, WaitReason};
+use crate::park::{self, WaitReason};
 
 /// One case of a select. Implemented by the case types that `select!` and [`Select`]
 /// build; not meant to be implemented elsewhere (its methods use internal types).
@@ -38,11 +38,14 @@ pub trait SelectCase {
     fn chan_addr(&self) -> Option<usize>;
     /// Lock this case's channel. Only called when `chan_addr` is Some.
     fn lock(&self) -> SpinGuard<'_>;
+    /// Lock this case's channel alone and complete the case now if possible (the fast
+    /// path, one virtual call); `Some(wake)` if it fired. None on `never()`.
+    fn try_alone(&self) -> Option<Option<Completion>>;
     /// Complete the case now if possible; `Some(wake)` if it fired.
     ///
     /// # Safety
     /// The channel's lock is held by the caller.
-    unsafe fn try_now(&self) -> Option<Option<Unparker>>;
+    unsafe fn try_now(&self) -> Option<Option<Completion>>;
     /// Leave an entry for `sel` as case `index`.
     ///
     /// # Safety
@@ -112,7 +115,25 @@ impl<T> SelectCase for RecvCase<'_, T> {
         self.chan.expect("never() is not locked").raw_lock()
     }
 
-    unsafe fn try_now(&self) -> Option<Option<Unparker>> {
+    fn try_alone(&self) -> Option<Option<Completion>> {
+        let chan = self.chan?;
+        let mut st = chan.lock();
+        match chan.try_recv_locked(&mut st) {
+            Ok((v, woken)) => {
+                drop(st);
+                self.result.set(Some(Ok(v)));
+                Some(woken)
+            }
+            Err(TryRecvError::Closed) => {
+                drop(st);
+                self.result.set(Some(Err(RecvError)));
+                Some(None)
+            }
+            Err(TryRecvError::Empty) => None,
+        }
+    }
+
+    unsafe fn try_now(&self) -> Option<Option<Completion>> {
         let chan = self.chan?;
         // SAFETY: the caller holds the lock.
         let st = unsafe { chan.state_locked() };
@@ -195,7 +216,32 @@ impl<T> SelectCase for SendCase<'_, T> {
         self.chan.raw_lock()
     }
 
-    unsafe fn try_now(&self) -> Option<Option<Unparker>> {
+    fn try_alone(&self) -> Option<Option<Completion>> {
+        let mut st = self.chan.lock();
+        // SAFETY: the slot is ours while we are not enqueued (we never are here).
+        let slot = unsafe { &mut *self.slot.get() };
+        let v = slot
+            .take()
+            .expect("a send case holds its value until it fires");
+        match self.chan.try_send_locked(&mut st, v) {
+            Ok(woken) => {
+                drop(st);
+                self.result.set(Some(Ok(())));
+                Some(woken)
+            }
+            Err(TrySendError::Closed(v)) => {
+                drop(st);
+                self.result.set(Some(Err(SendError(v))));
+                Some(None)
+            }
+            Err(TrySendError::Full(v)) => {
+                *slot = Some(v);
+                None
+            }
+        }
+    }
+
+    unsafe fn try_now(&self) -> Option<Option<Completion>> {
         // SAFETY: the caller holds the lock; the slot is ours while we are not enqueued.
         let (st, slot) = unsafe { (self.chan.state_locked(), &mut *self.slot.get()) };
         let v = slot
@@ -245,8 +291,11 @@ impl<T> SelectCase for SendCase<'_, T> {
     }
 }
 
-/// A small per-thread random source for the poll order (xorshift64*).
-fn random_below(n: usize) -> usize {
+/// 64 random bits from a per-thread generator (wyrand: an add and a multiply), for
+/// the poll order. `#[inline(never)]`, as every thread-local accessor in goru: the
+/// caller may move to another thread at its next switch.
+#[inline(never)]
+fn random_u64() -> u64 {
     thread_local! {
         static STATE: Cell<u64> = const { Cell::new(0) };
     }
@@ -256,14 +305,39 @@ fn random_below(n: usize) -> usize {
             let seed = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64);
-            x = seed ^ (s as *const _ as u64) | 1;
+            x = seed ^ (s as *const _ as u64);
         }
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
+        x = x.wrapping_add(0xa076_1d64_78bd_642f);
         s.set(x);
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize % n
+        let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
+        (t >> 64) as u64 ^ t as u64
     })
+}
+
+/// Fill `poll` with a uniformly random permutation of `0..poll.len()` (Fisher-Yates;
+/// each index below `i + 1` is drawn from 32 fresh random bits by multiplication,
+/// which is uniform to within `i / 2^32`). A deterministic run takes its choices from
+/// its strategy instead, so that they replay.
+fn shuffle(poll: &mut [usize]) {
+    for (i, slot) in poll.iter_mut().enumerate() {
+        *slot = i;
+    }
+    let driver = crate::sched::driver::current_driver();
+    let mut bits = 0u64;
+    for i in (1..poll.len()).rev() {
+        let j = match driver {
+            Some(driver) => driver.random_below(i + 1),
+            None => {
+                if bits == 0 {
+                    bits = random_u64() | 1 << 63;
+                }
+                let draw = bits as u32;
+                bits >>= 32;
+                ((u64::from(draw) * (i as u64 + 1)) >> 32) as usize
+            }
+        };
+        poll.swap(i, j);
+    }
 }
 
 /// Hold the locks of all the cases' channels, each once, in address order. The first
@@ -311,47 +385,49 @@ pub fn run(
     crate::sched::preempt_point();
     crate::sched::driver::switch_point("select");
     let n = cases.len();
-    let (mut poll_inline, mut order_inline) = ([0usize; INLINE], [(0usize, 0usize); INLINE]);
-    let (mut poll_heap, mut order_heap) = (Vec::new(), Vec::new());
-    let (poll, order_slots): (&mut [usize], &mut [(usize, usize)]) = if n <= INLINE {
-        (&mut poll_inline[..n], &mut order_inline[..n])
+    let mut poll_inline = [0usize; INLINE];
+    let mut poll_heap = Vec::new();
+    let poll: &mut [usize] = if n <= INLINE {
+        &mut poll_inline[..n]
     } else {
         poll_heap.resize(n, 0);
-        order_heap.resize(n, (0, 0));
-        (&mut poll_heap, &mut order_heap)
+        &mut poll_heap
     };
-    // Poll order: a uniformly random permutation (Fisher-Yates).
-    for (i, slot) in poll.iter_mut().enumerate() {
-        *slot = i;
-    }
-    for i in (1..n).rev() {
-        poll.swap(
-            i,
-            crate::sched::driver::random_below(i + 1).unwrap_or_else(|| random_below(i + 1)),
-        );
-    }
+    // Poll order: a uniformly random permutation, so that among ready cases each is
+    // equally likely to win.
+    shuffle(poll);
     // Fast path: try each case in poll order under its own channel's lock alone. A
     // case found ready this way was ready at that moment, so the choice is as valid
     // as under all the locks, and the common case (something is ready) costs one lock.
     for &i in poll.iter() {
-        if cases[i].chan_addr().is_none() {
-            continue;
-        }
-        let guard = cases[i].lock();
-        // SAFETY: this case's channel is locked.
-        if let Some(woken) = unsafe { cases[i].try_now() } {
-            // SAFETY: still locked.
-            unsafe { cases[i].sync() };
-            drop(guard);
+        if let Some(woken) = cases[i].try_alone() {
             wake(woken);
             return Some(i);
         }
     }
+    run_slow(cases, poll, nonblocking, deadline)
+}
 
-    // Slow path: nothing was ready a moment ago. Lock every channel, look once more,
-    // and if still nothing, wait on all of them. Lock order: (channel address, case)
-    // ascending, so that selects never deadlock on each other; cases on never() are
-    // left out.
+/// `run` when no case was ready a moment ago: lock every channel, look once more,
+/// and if still nothing, wait on all of them.
+#[cold]
+#[inline(never)]
+fn run_slow(
+    cases: &[&dyn SelectCase],
+    poll: &[usize],
+    nonblocking: bool,
+    deadline: Option<Instant>,
+) -> Option<usize> {
+    // Lock order: (channel address, case) ascending, so that selects never deadlock on
+    // each other; cases on never() are left out.
+    let mut order_inline = [(0usize, 0usize); INLINE];
+    let mut order_heap = Vec::new();
+    let order_slots: &mut [(usize, usize)] = if cases.len() <= INLINE {
+        &mut order_inline[..cases.len()]
+    } else {
+        order_heap.resize(cases.len(), (0, 0));
+        &mut order_heap
+    };
     let mut locked = 0;
     for (i, case) in cases.iter().enumerate() {
         if let Some(addr) = case.chan_addr() {

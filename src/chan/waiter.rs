@@ -11,7 +11,8 @@
 //!    stale and is skipped);
 //! 2. moves the value through the slot (writes it for a receiver, takes it from a
 //!    sender), or leaves the slot alone when it completes the case by closing;
-//! 3. publishes `DONE(case, closed)` with Release and wakes the waiter.
+//! 3. after unlocking, wakes the waiter and only then publishes `DONE(case, closed)`
+//!    with Release ([`Completion::wake`]).
 //!
 //! The claim makes "no value lost or duplicated" hold however many selects race: only
 //! the claimant moves a value, and it moves it only after winning. A rendezvous sender is
@@ -22,20 +23,25 @@
 //! The `Selection` and slots live on the waiter's stack, so they must not be touched once
 //! the waiter returns. Two rules guarantee it:
 //!
-//! - A counterpart touches a record only while holding the lock of a channel whose
-//!   queue still held that record's entry, and touches nothing after publishing `DONE`
-//!   (it clones the unparker first).
+//! - A counterpart inspects a record only while holding the lock of a channel whose
+//!   queue still held that record's entry. Once it has claimed the record it owns it
+//!   until it publishes `DONE`, lock or no lock, because the waiter cannot return
+//!   before `DONE`; it touches nothing afterwards. That is also why the record names a
+//!   waiting goroutine without a reference count: the goroutine cannot finish while
+//!   the counterpart unparks it.
 //! - Before returning, a waiter removes its entries from every channel it enqueued on,
 //!   taking each channel's lock in turn — which also waits out any counterpart that is
 //!   inspecting a stale entry under that lock. (A plain send or receive waits on one
 //!   channel; when it completes, its only entry was removed by the counterpart, so it
 //!   can return as soon as it sees `DONE`.)
 
+use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use crate::park::{self, Unparker, WaitReason};
+use crate::park::{self, RawUnparker, WaitReason};
 
 const WAITING: usize = 0;
 const ABORTED: usize = 1;
@@ -46,7 +52,37 @@ const DONE_BASE: usize = 4;
 /// One waiting operation or select.
 pub(crate) struct Selection {
     state: AtomicUsize,
-    unparker: Unparker,
+    /// The waiter, uncounted. The claimant takes it (the claim gives it exclusive use
+    /// of the record until `DONE`) and unparks it *before* publishing `DONE`: until
+    /// then the waiter cannot return, so a goroutine named here cannot finish.
+    waiter: UnsafeCell<Option<RawUnparker>>,
+    /// The `DONE` value the claimant will publish (written by it, under its claim).
+    outcome: Cell<usize>,
+}
+
+/// A claimed selection whose value has been moved: [`Completion::wake`] (after the
+/// channel lock is released) wakes the waiter and publishes the outcome. One pointer,
+/// so that it travels in registers.
+#[must_use = "a completed waiter stays parked until woken"]
+pub(crate) struct Completion(NonNull<Selection>);
+
+impl Completion {
+    #[inline]
+    pub(crate) fn wake(self) {
+        // SAFETY: the selection is claimed by us and not DONE yet, so its waiter is
+        // still inside its wait (it cannot return before DONE): the record and the
+        // waiter are alive, and only we touch `waiter` and `outcome`.
+        unsafe {
+            let sel = self.0.as_ref();
+            let waiter = (*sel.waiter.get()).take();
+            let done = sel.outcome.get();
+            if let Some(waiter) = waiter {
+                waiter.unpark();
+            }
+            // Nothing touches the record after this store.
+            sel.state.store(done, Ordering::Release);
+        }
+    }
 }
 
 /// How a wait ended.
@@ -59,28 +95,33 @@ pub(crate) enum Outcome {
 }
 
 impl Selection {
+    #[inline]
     pub(crate) fn new() -> Selection {
         Selection {
             state: AtomicUsize::new(WAITING),
-            unparker: park::current(),
+            waiter: UnsafeCell::new(Some(RawUnparker::current())),
+            outcome: Cell::new(WAITING),
         }
     }
 
     /// Counterpart, under the lock of a channel holding an entry of this selection.
+    #[inline]
     pub(crate) fn try_claim(&self) -> bool {
         self.state
             .compare_exchange(WAITING, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     }
 
-    /// Counterpart, after a successful claim and after moving the value: publish the
-    /// outcome. Returns the unparker to wake the waiter with (after unlocking); the
-    /// selection itself must not be touched again.
-    pub(crate) fn complete(&self, case: usize, closed: bool) -> Unparker {
-        let unparker = self.unparker.clone();
-        self.state
-            .store(DONE_BASE + 2 * case + closed as usize, Ordering::Release);
-        unparker
+    /// Counterpart, after a successful claim and after moving the value: the
+    /// completion to [`wake`](Completion::wake) once the lock is released. Until then
+    /// the waiter sees `CLAIMED` and waits.
+    ///
+    /// Called at most once per selection, only by the thread whose `try_claim`
+    /// succeeded.
+    #[inline]
+    pub(crate) fn complete(&self, case: usize, closed: bool) -> Completion {
+        self.outcome.set(DONE_BASE + 2 * case + closed as usize);
+        Completion(NonNull::from(self))
     }
 
     /// Waiter: wait until completed, or until `deadline` (then abort if still waiting).
@@ -96,7 +137,7 @@ impl Selection {
                 };
             }
             if s == CLAIMED {
-                // A counterpart is moving the value right now, under its lock: brief.
+                // A counterpart is moving the value and waking us right now: brief.
                 spins += 1;
                 if spins < 64 {
                     std::hint::spin_loop();
@@ -173,6 +214,13 @@ pub(crate) struct WaitQueue {
 }
 
 impl WaitQueue {
+    /// No entries, live or stale.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    #[inline]
     pub(crate) fn push(&mut self, entry: Entry) {
         self.entries.push_back(entry);
     }
@@ -181,6 +229,7 @@ impl WaitQueue {
     ///
     /// # Safety
     /// The caller holds the lock of the channel owning this queue.
+    #[inline]
     pub(crate) unsafe fn claim_next(&mut self) -> Option<Entry> {
         while let Some(entry) = self.entries.pop_front() {
             // SAFETY: caller holds the lock (module docs).

@@ -181,10 +181,42 @@ pub(crate) enum Unparker {
 }
 
 impl Unparker {
-    pub(crate) fn unpark(&self) {
+    /// Wake the waiter (consuming the handle, which is done with).
+    pub(crate) fn unpark(self) {
         match self {
             Unparker::Goroutine(g) => g.unpark(),
             Unparker::Thread(t) => t.unpark(),
+        }
+    }
+}
+
+/// The calling goroutine or thread, named without a count on the goroutine: for a
+/// wait record that the waiter keeps on its own stack and cannot leave before the
+/// counterpart is done with it (a channel `Selection`, which saves a reference-count
+/// increment and decrement per wait on the hottest path goru has).
+pub(crate) enum RawUnparker {
+    Goroutine(*const goroutine::Goroutine),
+    Thread(Arc<ThreadParker>),
+}
+
+impl RawUnparker {
+    #[inline]
+    pub(crate) fn current() -> RawUnparker {
+        match goroutine::current_ptr() {
+            Some(g) => RawUnparker::Goroutine(g),
+            None => RawUnparker::Thread(THREAD_PARKER.with(Arc::clone)),
+        }
+    }
+
+    /// # Safety
+    /// A goroutine named here has not finished and cannot finish before this call
+    /// returns (its wait is not over until the caller says so).
+    #[inline]
+    pub(crate) unsafe fn unpark(self) {
+        match self {
+            // SAFETY: per the contract.
+            RawUnparker::Goroutine(g) => unsafe { goroutine::unpark_ptr(g) },
+            RawUnparker::Thread(t) => t.unpark(),
         }
     }
 }

@@ -27,6 +27,7 @@ impl SpinLock {
         }
     }
 
+    #[inline]
     pub(crate) fn lock(&self) -> SpinGuard<'_> {
         if self
             .locked
@@ -65,6 +66,7 @@ impl SpinLock {
 }
 
 impl Drop for SpinGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.lock.locked.store(false, Ordering::Release);
     }

@@ -104,7 +104,7 @@ impl Driver {
         self.now.load(Ordering::Acquire)
     }
 
-    fn random_below(&self, n: usize) -> usize {
+    pub(crate) fn random_below(&self, n: usize) -> usize {
         self.chooser
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -140,10 +140,17 @@ fn switch_point_slow(what: &'static str) {
 }
 
 /// The calling goroutine's runtime, if it is a deterministic one.
+#[inline]
 pub(crate) fn driven_runtime() -> Option<&'static Shared> {
     if DRIVEN_RUNTIMES.load(Ordering::Relaxed) == 0 {
         return None;
     }
+    driven_runtime_slow()
+}
+
+#[cold]
+#[inline(never)]
+fn driven_runtime_slow() -> Option<&'static Shared> {
     let g = goroutine::current_ptr()?;
     // SAFETY: the running goroutine keeps its runtime alive while it runs, and callers
     // use the runtime only within that time (the 'static is never stored).
@@ -152,6 +159,7 @@ pub(crate) fn driven_runtime() -> Option<&'static Shared> {
 }
 
 /// The driver of the calling goroutine's runtime, if it is a deterministic one.
+#[inline]
 pub(crate) fn current_driver() -> Option<&'static Driver> {
     driven_runtime().and_then(|rt| rt.driver.as_ref())
 }
@@ -166,11 +174,6 @@ pub(crate) fn forbid(what: &str) {
              cannot wait on the network; test the logic over channels instead"
         );
     }
-}
-
-/// In a deterministic runtime, a choice below `n` made by its strategy.
-pub(crate) fn random_below(n: usize) -> Option<usize> {
-    current_driver().map(|d| d.random_below(n))
 }
 
 /// One step of a deterministic run, for the schedule printed on failure.

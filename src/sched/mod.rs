@@ -332,6 +332,7 @@ impl Shared {
     }
 
     /// A parked goroutine became runnable.
+    #[inline]
     pub(crate) fn ready(&self, g: GoRef) {
         if let Some(driver) = &self.driver {
             driver.push(g);

@@ -23,7 +23,7 @@ use super::{Shared, GLOBAL_POLL_INTERVAL};
 use crate::diag::trace::{self, RunEnd};
 use crate::goroutine::{Body, GoRef, Goroutine, Switch};
 use crate::park::ThreadParker;
-use crate::stack::overflow::{self, AltStack};
+use crate::stack::overflow::AltStack;
 use crate::stack::{Stack, WORKER_CACHE};
 
 /// Fruitless searches a worker makes (spinning briefly between them, tens of
@@ -398,10 +398,16 @@ impl<'a> Worker<'a> {
                 Stepped::Yielded(g)
             }
             Some(Switch::Park) => {
-                if g.finish_park() {
-                    Stepped::Parked(g.wait_reason())
+                let reason = g.wait_reason();
+                let g = g.into_raw();
+                // SAFETY: `g` is our counted reference until finish_park succeeds,
+                // when it becomes the park reference (Goroutine::finish_park) and
+                // must not be touched again.
+                if unsafe { (*g).finish_park() } {
+                    Stepped::Parked(reason)
                 } else {
-                    Stepped::Requeue(g)
+                    // SAFETY: not parked, so the reference is still ours.
+                    Stepped::Requeue(unsafe { GoRef::from_raw(g) })
                 }
             }
             None => {
@@ -466,10 +472,7 @@ impl<'a> Worker<'a> {
         let Body::Running(co) = body else {
             unreachable!("a finished goroutine was scheduled")
         };
-        let (guard, size) = g.stack_info.get();
-        overflow::set_running(guard, g.id, size);
         let result = co.resume(());
-        overflow::set_running((0, 0), 0, 0);
         match result {
             CoroutineResult::Yield(why) => Some(why),
             CoroutineResult::Return(()) => None,

@@ -1,49 +1,23 @@
 //! Turning a goroutine stack overflow into a message instead of a bare SIGSEGV.
 //!
-//! Each worker thread records, before it resumes a goroutine, the guard page of that
-//! goroutine's stack together with its id and stack size ([`set_running`]). A SIGSEGV
-//! handler running on an alternate signal stack (the faulting stack is exhausted, so
-//! the handler cannot run on it) compares the fault address with that guard page. On a
+//! Each goroutine records the guard page of its stack and the stack's size when it
+//! first runs, and a worker names the goroutine it runs in a thread-local
+//! (`sched::context`). A SIGSEGV handler running on an alternate signal stack (the
+//! faulting stack is exhausted, so the handler cannot run on it) compares the fault
+//! address with the running goroutine's guard page. On a
 //! match it writes `goroutine N stack overflow (stack size S KiB): raise it with
 //! Builder::stack_size` to stderr and aborts. Any other fault is chained to the handler
 //! that was installed before ours (Rust's own overflow handler, or the default action).
 //!
 //! Everything the handler touches is async-signal-safe: a `const`-initialised
-//! thread-local `Cell`, `write(2)` from a stack buffer, and `abort`.
+//! thread-local `Cell`, the running goroutine's fields, `write(2)` from a stack
+//! buffer, and `abort`.
 
-use std::cell::Cell;
 use std::mem::MaybeUninit;
 use std::sync::Once;
 
-#[derive(Clone, Copy)]
-struct Running {
-    guard_lo: usize,
-    guard_hi: usize,
-    goroutine: u64,
-    stack_size: usize,
-}
-
-thread_local! {
-    static RUNNING: Cell<Running> = const {
-        Cell::new(Running { guard_lo: 0, guard_hi: 0, goroutine: 0, stack_size: 0 })
-    };
-}
-
 static mut PREVIOUS: MaybeUninit<libc::sigaction> = MaybeUninit::uninit();
 static INSTALL: Once = Once::new();
-
-/// Record the goroutine this thread is about to run (`goroutine == 0`: none).
-#[inline(never)]
-pub(crate) fn set_running(guard: (usize, usize), goroutine: u64, stack_size: usize) {
-    RUNNING.with(|r| {
-        r.set(Running {
-            guard_lo: guard.0,
-            guard_hi: guard.1,
-            goroutine,
-            stack_size,
-        })
-    });
-}
 
 /// Install the process-wide handler (once).
 pub(crate) fn install_handler() {
@@ -123,13 +97,18 @@ impl Drop for AltStack {
 extern "C" fn handler(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as usize;
-    let running = RUNNING.with(|r| r.get());
-    if running.goroutine != 0 && addr >= running.guard_lo && addr < running.guard_hi {
+    let g = crate::sched::context::current_goroutine();
+    // SAFETY: the goroutine this thread runs is alive while it runs (its worker holds a
+    // reference), and the fault interrupted this very thread; `stack_info` was written
+    // before the goroutine was resumed and is not written while it runs.
+    let running = (!g.is_null()).then(|| unsafe { ((*g).id, (*g).stack_info.get()) });
+    let overflowed = running.filter(|&(_, ((lo, hi), _))| addr >= lo && addr < hi);
+    if let Some((id, (_, stack_size))) = overflowed {
         let mut buf = MessageBuf::new();
         buf.push(b"goroutine ");
-        buf.push_number(running.goroutine);
+        buf.push_number(id);
         buf.push(b" stack overflow (stack size ");
-        buf.push_number((running.stack_size / 1024) as u64);
+        buf.push_number((stack_size / 1024) as u64);
         buf.push(b" KiB): raise it with Builder::stack_size\n");
         // SAFETY: write(2) and abort(3) are async-signal-safe.
         unsafe {
