@@ -551,6 +551,43 @@ fn racing_selects_lose_and_duplicate_nothing() {
 }
 
 #[test]
+fn select_keeps_each_senders_order_while_threads_hammer_its_channels() {
+    // Two plain threads send flat out, in parallel with the selecting goroutine, so the
+    // channels' locks are often held when the select looks: it passes over a busy
+    // channel for the other and comes back. Nothing may be lost, duplicated or reordered.
+    const N: u64 = 100_000;
+    let (counts, sums) = runtime(2).run(|| {
+        let (tx1, rx1) = chan::bounded::<u64>(64);
+        let (tx2, rx2) = chan::bounded::<u64>(64);
+        let threads: Vec<_> = [tx1, tx2]
+            .into_iter()
+            .map(|tx| std::thread::spawn(move || (0..N).for_each(|v| tx.send(v).unwrap())))
+            .collect();
+        let (mut next, mut sums) = ([0u64; 2], [0u64; 2]);
+        let (mut open1, mut open2) = (true, true);
+        while open1 || open2 {
+            let (which, v) = goru::select! {
+                recv(if open1 { rx1.clone() } else { chan::never() }) -> v => (0, v),
+                recv(if open2 { rx2.clone() } else { chan::never() }) -> v => (1, v),
+            };
+            match v {
+                Ok(v) => {
+                    assert_eq!(v, next[which], "channel {which} out of order");
+                    next[which] += 1;
+                    sums[which] += v;
+                }
+                Err(_) if which == 0 => open1 = false,
+                Err(_) => open2 = false,
+            }
+        }
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        (next, sums)
+    });
+    assert_eq!(counts, [N, N]);
+    assert_eq!(sums, [N * (N - 1) / 2; 2]);
+}
+
+#[test]
 fn select_send_cases_race_each_other() {
     // Many goroutines select-send to one receiver over two channels: each value arrives once.
     let counts = runtime(4).run(|| {

@@ -5,7 +5,8 @@
 //! ```
 //!
 //! Each workload runs `BENCH_REPS` times (default 5) per runtime, all with
-//! `BENCH_WORKERS` worker threads (default 2, as in DESIGN.md's targets). The table
+//! `BENCH_WORKERS` worker threads (default 2, as in DESIGN.md's targets).
+//! `BENCH_PEERS=goru,go` limits a run to the runtimes named. The table
 //! shows each runtime's median and the ratio `peer / goru`: above 1.00 goru is faster.
 //! Go runs the same workloads from `bench/go/main.go`, built on the fly when `go` is on
 //! the PATH (scripts/bench.sh installs Debian's golang-go when it is not).
@@ -36,7 +37,8 @@ fn main() {
     may::config()
         .set_workers(settings.workers)
         .set_stack_size(0x2000);
-    let go = go_peer::GoPeer::build();
+    let peers = Peers(std::env::var("BENCH_PEERS").ok());
+    let go = peers.wanted("go").then(go_peer::GoPeer::build).flatten();
     println!(
         "goru benchmarks: {} workers, median of {} runs; ratio = peer time / goru time (> 1: goru is faster)\n",
         settings.workers, settings.reps
@@ -48,10 +50,13 @@ fn main() {
         }
         eprintln!("running {} ...", workload.name);
         let mut row = Row::new(workload.name, workload.unit);
-        for (peer, run) in workload.runs.iter() {
+        for (peer, run) in workload.runs.iter().filter(|(peer, _)| peers.wanted(peer)) {
             row.add(peer, report::median(settings.reps, || run(&settings)));
         }
-        if let Some(go) = go.as_ref().filter(|_| !workload.go_name.is_empty()) {
+        if let Some(go) = go
+            .as_ref()
+            .filter(|_| !workload.go_name.is_empty() && peers.wanted("go"))
+        {
             if let Some(samples) = go.run(workload.go_name, &settings) {
                 row.add("go", report::median_of(samples));
             }
@@ -59,10 +64,21 @@ fn main() {
         table.push(row);
     }
     table.print();
-    if go.is_none() {
+    if go.is_none() && peers.wanted("go") {
         println!(
             "\n(go was not found: run scripts/bench.sh to install golang-go and compare with Go)"
         );
+    }
+}
+
+/// `BENCH_PEERS=goru,go` runs only those runtimes (all when unset).
+struct Peers(Option<String>);
+
+impl Peers {
+    fn wanted(&self, peer: &str) -> bool {
+        self.0
+            .as_deref()
+            .is_none_or(|list| list.split(',').any(|p| p.trim() == peer))
     }
 }
 

@@ -116,6 +116,16 @@ impl<T> Chan<T> {
         }
     }
 
+    /// The lock if it is free now, for `select`'s first pass, which would rather try
+    /// another case than wait for a channel that other cores are busy with.
+    #[inline]
+    pub(crate) fn try_lock(&self) -> Option<Locked<'_, T>> {
+        self.lock.try_lock().map(|guard| Locked {
+            chan: self,
+            _guard: guard,
+        })
+    }
+
     /// The raw lock, for `select`, which holds several channels' locks at once.
     pub(crate) fn raw_lock(&self) -> SpinGuard<'_> {
         self.lock.lock()
@@ -151,6 +161,28 @@ impl<T> Chan<T> {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// A lock-free guess that a receive would find nothing now: a buffered channel
+    /// whose mirrors say empty and open. (A buffered channel with an empty buffer has
+    /// no live waiting sender, by the invariants.) The mirrors may be a moment stale,
+    /// so this only lets `select`'s fast path skip a lock; its slow path looks again
+    /// under every lock.
+    #[inline]
+    pub(crate) fn looks_empty(&self) -> bool {
+        self.cap != 0
+            && self.len.load(Ordering::Relaxed) == 0
+            && !self.closed.load(Ordering::Relaxed)
+    }
+
+    /// As [`looks_empty`](Chan::looks_empty), for a send: a buffered channel whose
+    /// mirrors say full and open (a full buffer has no live waiting receiver).
+    #[inline]
+    pub(crate) fn looks_full(&self) -> bool {
+        self.cap != 0
+            && self.cap != usize::MAX
+            && self.len.load(Ordering::Relaxed) == self.cap
+            && !self.closed.load(Ordering::Relaxed)
     }
 
     pub(crate) fn addr(&self) -> usize {

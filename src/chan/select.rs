@@ -39,8 +39,9 @@ pub trait SelectCase {
     /// Lock this case's channel. Only called when `chan_addr` is Some.
     fn lock(&self) -> SpinGuard<'_>;
     /// Lock this case's channel alone and complete the case now if possible (the fast
-    /// path, one virtual call); `Some(wake)` if it fired. None on `never()`.
-    fn try_alone(&self) -> Option<Option<Completion>>;
+    /// path, one virtual call). With `busy_ok`, a channel whose lock is held is left
+    /// alone (`Attempt::Busy`) rather than waited for.
+    fn try_alone(&self, busy_ok: bool) -> Attempt;
     /// Complete the case now if possible; `Some(wake)` if it fired.
     ///
     /// # Safety
@@ -63,6 +64,18 @@ pub trait SelectCase {
     unsafe fn sync(&self);
     /// A counterpart completed this case while we waited.
     fn completed(&self, closed: bool);
+}
+
+/// What trying one case alone found.
+#[doc(hidden)]
+pub enum Attempt {
+    /// It completed; wake this waiter (after unlocking, done).
+    #[allow(private_interfaces)]
+    Fired(Option<Completion>),
+    /// It cannot proceed now (or never: `never()`).
+    NotReady,
+    /// Its channel's lock was held by someone else; not tried.
+    Busy,
 }
 
 /// A case of the dynamic [`Select`], whose result is fetched by type.
@@ -115,21 +128,30 @@ impl<T> SelectCase for RecvCase<'_, T> {
         self.chan.expect("never() is not locked").raw_lock()
     }
 
-    fn try_alone(&self) -> Option<Option<Completion>> {
-        let chan = self.chan?;
-        let mut st = chan.lock();
+    fn try_alone(&self, busy_ok: bool) -> Attempt {
+        let Some(chan) = self.chan else {
+            return Attempt::NotReady;
+        };
+        if chan.looks_empty() {
+            return Attempt::NotReady; // no lock taken: its senders may be busy with it
+        }
+        let mut st = match chan.try_lock() {
+            Some(st) => st,
+            None if busy_ok => return Attempt::Busy,
+            None => chan.lock(),
+        };
         match chan.try_recv_locked(&mut st) {
             Ok((v, woken)) => {
                 drop(st);
                 self.result.set(Some(Ok(v)));
-                Some(woken)
+                Attempt::Fired(woken)
             }
             Err(TryRecvError::Closed) => {
                 drop(st);
                 self.result.set(Some(Err(RecvError)));
-                Some(None)
+                Attempt::Fired(None)
             }
-            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Empty) => Attempt::NotReady,
         }
     }
 
@@ -216,8 +238,15 @@ impl<T> SelectCase for SendCase<'_, T> {
         self.chan.raw_lock()
     }
 
-    fn try_alone(&self) -> Option<Option<Completion>> {
-        let mut st = self.chan.lock();
+    fn try_alone(&self, busy_ok: bool) -> Attempt {
+        if self.chan.looks_full() {
+            return Attempt::NotReady;
+        }
+        let mut st = match self.chan.try_lock() {
+            Some(st) => st,
+            None if busy_ok => return Attempt::Busy,
+            None => self.chan.lock(),
+        };
         // SAFETY: the slot is ours while we are not enqueued (we never are here).
         let slot = unsafe { &mut *self.slot.get() };
         let v = slot
@@ -227,16 +256,16 @@ impl<T> SelectCase for SendCase<'_, T> {
             Ok(woken) => {
                 drop(st);
                 self.result.set(Some(Ok(())));
-                Some(woken)
+                Attempt::Fired(woken)
             }
             Err(TrySendError::Closed(v)) => {
                 drop(st);
                 self.result.set(Some(Err(SendError(v))));
-                Some(None)
+                Attempt::Fired(None)
             }
             Err(TrySendError::Full(v)) => {
                 *slot = Some(v);
-                None
+                Attempt::NotReady
             }
         }
     }
@@ -399,10 +428,26 @@ pub fn run(
     // Fast path: try each case in poll order under its own channel's lock alone. A
     // case found ready this way was ready at that moment, so the choice is as valid
     // as under all the locks, and the common case (something is ready) costs one lock.
+    // A channel whose lock is held right now (its other side is busy with it on
+    // another core) is passed over for the next case, and tried again, waiting for
+    // its lock, only if no other case could proceed.
+    let mut busy = false;
     for &i in poll.iter() {
-        if let Some(woken) = cases[i].try_alone() {
-            wake(woken);
-            return Some(i);
+        match cases[i].try_alone(true) {
+            Attempt::Fired(woken) => {
+                wake(woken);
+                return Some(i);
+            }
+            Attempt::Busy => busy = true,
+            Attempt::NotReady => {}
+        }
+    }
+    if busy {
+        for &i in poll.iter() {
+            if let Attempt::Fired(woken) = cases[i].try_alone(false) {
+                wake(woken);
+                return Some(i);
+            }
         }
     }
     run_slow(cases, poll, nonblocking, deadline)

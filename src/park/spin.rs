@@ -39,6 +39,17 @@ impl SpinLock {
         SpinGuard { lock: self }
     }
 
+    /// Take the lock only if it is free now.
+    #[inline]
+    pub(crate) fn try_lock(&self) -> Option<SpinGuard<'_>> {
+        self.locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+            // `then`, not `then_some`: a guard built eagerly on failure would unlock
+            // the holder's lock when dropped.
+            .then(|| SpinGuard { lock: self })
+    }
+
     #[cold]
     fn lock_contended(&self) {
         let mut spins = 0u32;
@@ -84,6 +95,21 @@ mod tests {
     }
     // SAFETY: `value` is only touched with `lock` held.
     unsafe impl Sync for Counter {}
+
+    #[test]
+    fn a_failed_try_lock_leaves_the_holder_locked() {
+        let lock = SpinLock::default();
+        let held = lock.lock();
+        assert!(lock.try_lock().is_none());
+        assert!(
+            lock.try_lock().is_none(),
+            "a failed try_lock released the holder's lock"
+        );
+        drop(held);
+        let again = lock.try_lock();
+        assert!(again.is_some());
+        assert!(lock.try_lock().is_none());
+    }
 
     #[test]
     fn mutual_exclusion_under_contention() {
