@@ -128,6 +128,70 @@ fn no_memory_growth_across_rounds_of_100k_goroutines() {
     );
 }
 
+#[test]
+fn idle_stacks_release_child() {
+    if !is_child() {
+        return;
+    }
+    const N: usize = 50_000;
+    let rt = goru::Runtime::builder().workers(2).build().unwrap();
+    let (before, peak, after) = rt.run(|| {
+        let before = rss_bytes();
+        // A burst: N goroutines each dirty 8 KiB of stack and wait together.
+        let (release_tx, release_rx) = goru::chan::bounded::<()>(0);
+        let wg = goru::sync::WaitGroup::new();
+        let started = std::sync::Arc::new(AtomicUsize::new(0));
+        for _ in 0..N {
+            let (rx, wg, started) = (release_rx.clone(), wg.clone(), started.clone());
+            wg.add(1);
+            goru::go(move || {
+                let mut buf = [0u8; 8192];
+                std::hint::black_box(&mut buf).fill(7);
+                started.fetch_add(1, Ordering::Relaxed);
+                let _ = rx.recv();
+                std::hint::black_box(&buf);
+                wg.done();
+            });
+        }
+        while started.load(Ordering::Relaxed) < N {
+            goru::time::sleep(std::time::Duration::from_millis(1));
+        }
+        let peak = rss_bytes();
+        drop(release_tx); // closing wakes them all
+        wg.wait();
+        // Quiet now: the monitor hands the burst's stack pages back.
+        goru::time::sleep(std::time::Duration::from_millis(500));
+        (before, peak, rss_bytes())
+    });
+    println!(
+        "rss before / at the burst / after (MiB): {} / {} / {}",
+        before >> 20,
+        peak >> 20,
+        after >> 20
+    );
+    assert!(
+        peak > before + (N * 8192 / 2),
+        "the burst did not use stack pages"
+    );
+    assert!(
+        after < before + (peak - before) / 2,
+        "idle stack pages were not released: {} MiB kept of {} MiB",
+        (after - before) >> 20,
+        (peak - before) >> 20
+    );
+}
+
+#[test]
+fn idle_stacks_give_their_pages_back() {
+    let out = run_in_child("idle_stacks_release_child", &[]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Goroutine `depth` of a chain: spawns the next and waits for it, so that at the
 /// bottom every goroutine of the chain is parked in `join` at once.
 fn chain(depth: usize, total: usize, report: &'static std::sync::Mutex<Option<(usize, usize)>>) {

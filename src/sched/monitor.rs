@@ -33,6 +33,9 @@ use super::{Shared, TIME_SLICE};
 
 const TICK: Duration = Duration::from_millis(2);
 
+/// How often pooled stacks left idle have their pages released (`StackPool::release_idle`).
+const STACK_RELEASE_INTERVAL: Duration = Duration::from_secs(1);
+
 #[derive(Clone, Copy)]
 struct Seen {
     resumes: u64,
@@ -53,6 +56,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         shared.slots.len()
     ];
     let mut quiet_ticks = 0;
+    let mut last_stack_release = now;
     let mut deadlocks = crate::diag::Detector::default();
     let mut last_global_pops = shared.global_pops();
     while !shared.is_shutdown() {
@@ -111,12 +115,17 @@ pub(crate) fn run(shared: Arc<Shared>) {
         }
         last_global_pops = pops;
         quiet_ticks = if any_running { 0 } else { quiet_ticks + 1 };
+        if now - last_stack_release >= STACK_RELEASE_INTERVAL {
+            shared.stacks.release_idle(false);
+            last_stack_release = now;
+        }
         // Pending timers are no reason to stay up: a sleeping worker keeps them (the
         // timer keeper) and wakes us when it gets up.
         if quiet_ticks >= 2 {
             if deadlocks.on_quiet_tick(&shared) {
                 continue; // confirming a deadlock: keep watching
             }
+            shared.stacks.release_idle(true); // a quiet runtime needs no spare stacks
             sleep_until_workers_run(&shared);
             quiet_ticks = 0;
         }

@@ -16,9 +16,14 @@
 //! unmapping single stacks out of a merged mapping would punch holes and multiply VMAs,
 //! which is exactly the limit we are trying to stay under. A finished goroutine's stack
 //! goes back to its worker's cache, overflowing in batches to a process-wide pool per
-//! stack size. Stacks parked in the pool beyond [`HOT_STACKS`] have their pages handed
-//! back to the kernel with `MADV_DONTNEED` (guard regions survive it), so a burst of a
-//! million goroutines does not pin a million pages forever.
+//! stack size. Stacks pooled beyond [`HOT_STACKS`] keep their pages while bursts come
+//! and go; once they have sat unused for a while ([`StackPool::release_idle`], called
+//! by every runtime's monitor about once a second and when a runtime goes quiet) their
+//! pages are handed back to the kernel with `MADV_DONTNEED` (guard regions survive
+//! it), so a burst of a million goroutines does not pin a million pages forever. Not
+//! releasing at once is what lets the next burst reuse the pages instead of faulting
+//! every one of them in again (and taking the address-space lock for each fault, which
+//! the workers of a runtime then contend for).
 
 pub(crate) mod overflow;
 
@@ -121,14 +126,13 @@ pub(crate) struct StackPool {
 struct FreeStacks {
     /// Stacks whose pages may still be committed, kept that way (cheap to reuse).
     hot: Vec<Stack>,
-    /// Beyond `HOT_STACKS`: still committed, to be released in one batch.
+    /// Beyond `HOT_STACKS`: still committed, released once idle (`release_idle`).
     dirty: Vec<Stack>,
     /// Stacks whose pages were released (reuse faults them in again).
     cold: Vec<Stack>,
+    /// The hot stacks ran out since the last `release_idle`: a burst is under way.
+    dirty_taken: bool,
 }
-
-/// Dirty stacks gathered before their pages are released together.
-const RELEASE_BATCH: usize = 1024;
 
 impl StackPool {
     /// The process-wide pool for stacks of `size` usable bytes (rounded up to pages).
@@ -161,6 +165,8 @@ impl StackPool {
                 let k = n.saturating_sub(out.len()).min(list.len());
                 out.extend(list.drain(list.len() - k..));
             }
+            // Demand beyond the hot stacks: a burst is under way, keep the dirty ones.
+            free.dirty_taken |= free.hot.is_empty();
         }
         if out.is_empty() {
             self.map_slab(out)?;
@@ -175,11 +181,25 @@ impl StackPool {
         let to_hot = room.min(stacks.len());
         free.hot.extend(stacks.drain(..to_hot));
         free.dirty.append(stacks);
-        if free.dirty.len() >= RELEASE_BATCH {
-            let mut dirty = std::mem::take(&mut free.dirty);
-            release_pages(&mut dirty);
-            free.cold.append(&mut dirty);
-        }
+    }
+
+    /// Release the pages of the dirty stacks unless the hot ones ran out since the last
+    /// call (so the dirty ones have been idle for one interval between calls at least);
+    /// with `now`, release them whatever happened (the runtime went quiet).
+    pub(crate) fn release_idle(&self, now: bool) {
+        let mut dirty = {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            let burst = std::mem::take(&mut free.dirty_taken);
+            if (burst && !now) || free.dirty.is_empty() {
+                return;
+            }
+            std::mem::take(&mut free.dirty)
+        };
+        // The madvise calls run outside the lock: workers may take and return stacks
+        // meanwhile.
+        release_pages(&mut dirty);
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        free.cold.append(&mut dirty);
     }
 
     fn map_slab(&self, out: &mut Vec<Stack>) -> io::Result<()> {
