@@ -6,7 +6,9 @@
 //!
 //! Each workload runs `BENCH_REPS` times (default 5) per runtime, all with
 //! `BENCH_WORKERS` worker threads (default 2, as in DESIGN.md's targets).
-//! `BENCH_PEERS=goru,go` limits a run to the runtimes named. The table
+//! `BENCH_PEERS=goru,go` limits a run to the runtimes named. Each runtime runs each
+//! workload in a fresh process (Go's side too), so none inherits another's threads or
+//! allocator state. The table
 //! shows each runtime's median and the ratio `peer / goru`: above 1.00 goru is faster.
 //! Go runs the same workloads from `bench/go/main.go`, built on the fly when `go` is on
 //! the PATH (scripts/bench.sh installs Debian's golang-go when it is not).
@@ -37,6 +39,10 @@ fn main() {
     may::config()
         .set_workers(settings.workers)
         .set_stack_size(0x2000);
+    if let Ok(spec) = std::env::var(CHILD_ENV) {
+        run_child(&spec, &settings);
+        return;
+    }
     let peers = Peers(std::env::var("BENCH_PEERS").ok());
     let go = peers.wanted("go").then(go_peer::GoPeer::build).flatten();
     println!(
@@ -50,8 +56,10 @@ fn main() {
         }
         eprintln!("running {} ...", workload.name);
         let mut row = Row::new(workload.name, workload.unit);
-        for (peer, run) in workload.runs.iter().filter(|(peer, _)| peers.wanted(peer)) {
-            row.add(peer, report::median(settings.reps, || run(&settings)));
+        for (peer, _) in workload.runs.iter().filter(|(peer, _)| peers.wanted(peer)) {
+            if let Some(samples) = run_isolated(workload.name, peer) {
+                row.add(peer, report::median_of(samples));
+            }
         }
         if let Some(go) = go
             .as_ref()
@@ -68,6 +76,50 @@ fn main() {
         println!(
             "\n(go was not found: run scripts/bench.sh to install golang-go and compare with Go)"
         );
+    }
+}
+
+/// Set in a child process: which workload and runtime it measures.
+const CHILD_ENV: &str = "GORU_BENCH_CHILD";
+
+/// Run one runtime's reps of one workload in a fresh process of this binary, as Go's
+/// side runs in its own: runtimes measured earlier leave nothing behind (worker threads
+/// of `may`, allocator state) to slow down the ones measured later.
+fn run_isolated(workload: &str, peer: &str) -> Option<Vec<report::Sample>> {
+    let exe = std::env::current_exe().expect("the benchmark's own path");
+    let out = std::process::Command::new(exe)
+        .env(CHILD_ENV, format!("{workload}\t{peer}"))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("start a benchmark child");
+    let samples: Vec<_> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.strip_prefix("sample "))
+        .filter_map(|nanos| nanos.trim().parse().ok())
+        .map(std::time::Duration::from_nanos)
+        .collect();
+    if !out.status.success() || samples.is_empty() {
+        eprintln!("{workload} on {peer} failed ({})", out.status);
+        return None;
+    }
+    Some(samples)
+}
+
+/// The child side of `run_isolated`: print one `sample <nanoseconds>` line per rep.
+fn run_child(spec: &str, settings: &Settings) {
+    let (name, peer) = spec.split_once('\t').expect("workload<TAB>peer");
+    let workload = workloads::all()
+        .into_iter()
+        .find(|w| w.name == name)
+        .expect("a known workload");
+    let run = workload
+        .runs
+        .iter()
+        .find(|(p, _)| *p == peer)
+        .expect("a known runtime")
+        .1;
+    for _ in 0..settings.reps {
+        println!("sample {}", run(settings).as_nanos());
     }
 }
 

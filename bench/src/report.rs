@@ -5,10 +5,6 @@ use std::time::Duration;
 /// One measurement: the time per operation of one run.
 pub type Sample = Duration;
 
-pub fn median(reps: usize, mut run: impl FnMut() -> Sample) -> Sample {
-    median_of((0..reps).map(|_| run()).collect())
-}
-
 pub fn median_of(mut samples: Vec<Sample>) -> Sample {
     samples.sort();
     samples[samples.len() / 2]
