@@ -22,7 +22,7 @@ use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::time::{Duration, Instant};
 
-use super::core::{wake, Chan};
+use super::core::{wake, Chan, State};
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
 use super::waiter::{Completion, Entry, Outcome, Selection};
 use super::{Receiver, Sender};
@@ -104,6 +104,21 @@ pub struct RecvCase<'a, T> {
 }
 
 impl<'a, T> RecvCase<'a, T> {
+    /// Receive now if possible, with `chan`'s lock held (`st` is its state).
+    fn complete_now(&self, chan: &Chan<T>, st: &mut State<T>) -> Option<Option<Completion>> {
+        match chan.try_recv_locked(st) {
+            Ok((v, woken)) => {
+                self.result.set(Some(Ok(v)));
+                Some(woken)
+            }
+            Err(TryRecvError::Closed) => {
+                self.result.set(Some(Err(RecvError)));
+                Some(None)
+            }
+            Err(TryRecvError::Empty) => None,
+        }
+    }
+
     pub fn new(rx: &'a Receiver<T>) -> Self {
         RecvCase {
             chan: rx.chan(),
@@ -129,47 +144,19 @@ impl<T> SelectCase for RecvCase<'_, T> {
     }
 
     fn try_alone(&self, busy_ok: bool) -> Attempt {
-        let Some(chan) = self.chan else {
-            return Attempt::NotReady;
-        };
-        if chan.looks_empty() {
-            return Attempt::NotReady; // no lock taken: its senders may be busy with it
-        }
-        let mut st = match chan.try_lock() {
-            Some(st) => st,
-            None if busy_ok => return Attempt::Busy,
-            None => chan.lock(),
-        };
-        match chan.try_recv_locked(&mut st) {
-            Ok((v, woken)) => {
-                drop(st);
-                self.result.set(Some(Ok(v)));
-                Attempt::Fired(woken)
+        match self.chan {
+            // No lock taken on a channel that looks empty: its senders may be busy with it.
+            Some(chan) if !chan.looks_empty() => {
+                attempt_alone(chan, busy_ok, |st| self.complete_now(chan, st))
             }
-            Err(TryRecvError::Closed) => {
-                drop(st);
-                self.result.set(Some(Err(RecvError)));
-                Attempt::Fired(None)
-            }
-            Err(TryRecvError::Empty) => Attempt::NotReady,
+            _ => Attempt::NotReady,
         }
     }
 
     unsafe fn try_now(&self) -> Option<Option<Completion>> {
         let chan = self.chan?;
         // SAFETY: the caller holds the lock.
-        let st = unsafe { chan.state_locked() };
-        match chan.try_recv_locked(st) {
-            Ok((v, woken)) => {
-                self.result.set(Some(Ok(v)));
-                Some(woken)
-            }
-            Err(TryRecvError::Closed) => {
-                self.result.set(Some(Err(RecvError)));
-                Some(None)
-            }
-            Err(TryRecvError::Empty) => None,
-        }
+        self.complete_now(chan, unsafe { chan.state_locked() })
     }
 
     unsafe fn enqueue(&self, sel: &Selection, index: usize) {
@@ -214,6 +201,30 @@ pub struct SendCase<'a, T> {
 }
 
 impl<'a, T> SendCase<'a, T> {
+    /// Send now if possible, with the channel's lock held (`st` is its state).
+    fn complete_now(&self, st: &mut State<T>) -> Option<Option<Completion>> {
+        // SAFETY: the slot is ours while we are not enqueued, which is the case
+        // whenever a send is attempted.
+        let slot = unsafe { &mut *self.slot.get() };
+        let v = slot
+            .take()
+            .expect("a send case holds its value until it fires");
+        match self.chan.try_send_locked(st, v) {
+            Ok(woken) => {
+                self.result.set(Some(Ok(())));
+                Some(woken)
+            }
+            Err(TrySendError::Closed(v)) => {
+                self.result.set(Some(Err(SendError(v))));
+                Some(None)
+            }
+            Err(TrySendError::Full(v)) => {
+                *slot = Some(v);
+                None
+            }
+        }
+    }
+
     pub fn new(tx: &'a Sender<T>, value: T) -> Self {
         SendCase {
             chan: tx.chan(),
@@ -242,54 +253,12 @@ impl<T> SelectCase for SendCase<'_, T> {
         if self.chan.looks_full() {
             return Attempt::NotReady;
         }
-        let mut st = match self.chan.try_lock() {
-            Some(st) => st,
-            None if busy_ok => return Attempt::Busy,
-            None => self.chan.lock(),
-        };
-        // SAFETY: the slot is ours while we are not enqueued (we never are here).
-        let slot = unsafe { &mut *self.slot.get() };
-        let v = slot
-            .take()
-            .expect("a send case holds its value until it fires");
-        match self.chan.try_send_locked(&mut st, v) {
-            Ok(woken) => {
-                drop(st);
-                self.result.set(Some(Ok(())));
-                Attempt::Fired(woken)
-            }
-            Err(TrySendError::Closed(v)) => {
-                drop(st);
-                self.result.set(Some(Err(SendError(v))));
-                Attempt::Fired(None)
-            }
-            Err(TrySendError::Full(v)) => {
-                *slot = Some(v);
-                Attempt::NotReady
-            }
-        }
+        attempt_alone(self.chan, busy_ok, |st| self.complete_now(st))
     }
 
     unsafe fn try_now(&self) -> Option<Option<Completion>> {
-        // SAFETY: the caller holds the lock; the slot is ours while we are not enqueued.
-        let (st, slot) = unsafe { (self.chan.state_locked(), &mut *self.slot.get()) };
-        let v = slot
-            .take()
-            .expect("a send case holds its value until it fires");
-        match self.chan.try_send_locked(st, v) {
-            Ok(woken) => {
-                self.result.set(Some(Ok(())));
-                Some(woken)
-            }
-            Err(TrySendError::Closed(v)) => {
-                self.result.set(Some(Err(SendError(v))));
-                Some(None)
-            }
-            Err(TrySendError::Full(v)) => {
-                *slot = Some(v);
-                None
-            }
-        }
+        // SAFETY: the caller holds the lock.
+        self.complete_now(unsafe { self.chan.state_locked() })
     }
 
     unsafe fn enqueue(&self, sel: &Selection, index: usize) {
@@ -317,6 +286,27 @@ impl<T> SelectCase for SendCase<'_, T> {
         } else {
             Ok(())
         }));
+    }
+}
+
+/// Lock `chan` alone (passing it over as `Busy` if another holds it and `busy_ok`),
+/// make `attempt` under the lock, unlock.
+#[inline]
+fn attempt_alone<T>(
+    chan: &Chan<T>,
+    busy_ok: bool,
+    attempt: impl FnOnce(&mut State<T>) -> Option<Option<Completion>>,
+) -> Attempt {
+    let mut st = match chan.try_lock() {
+        Some(st) => st,
+        None if busy_ok => return Attempt::Busy,
+        None => chan.lock(),
+    };
+    let fired = attempt(&mut st);
+    drop(st); // unlock before the caller wakes anyone
+    match fired {
+        Some(woken) => Attempt::Fired(woken),
+        None => Attempt::NotReady,
     }
 }
 
