@@ -456,6 +456,47 @@ fn select_is_fair_between_ready_cases() {
 }
 
 #[test]
+fn select_is_fair_among_many_ready_cases() {
+    // Every position of the poll order must be uniform, not only the first: with five
+    // always-ready cases each wins a fifth of the time.
+    const ROUNDS: u32 = 100_000;
+    let chans: Vec<_> = (0..5).map(|_| chan::bounded::<u8>(1)).collect();
+    let mut wins = [0u32; 5];
+    for _ in 0..ROUNDS {
+        for (tx, _) in &chans {
+            tx.try_send(1).ok();
+        }
+        let which = goru::select! {
+            recv(chans[0].1) -> _ => 0,
+            recv(chans[1].1) -> _ => 1,
+            recv(chans[2].1) -> _ => 2,
+            recv(chans[3].1) -> _ => 3,
+            recv(chans[4].1) -> _ => 4,
+        };
+        wins[which] += 1;
+    }
+    for w in wins {
+        let share = f64::from(w) / f64::from(ROUNDS);
+        assert!((0.18..=0.22).contains(&share), "wins per case: {wins:?}");
+    }
+    // The dynamic Select draws its order the same way.
+    let mut wins = [0u32; 3];
+    for _ in 0..30_000 {
+        let mut sel = chan::Select::new();
+        for (tx, rx) in &chans[..3] {
+            tx.try_send(1).ok();
+            sel.recv(rx);
+        }
+        let index = sel.select();
+        wins[index] += 1;
+    }
+    for w in wins {
+        let share = f64::from(w) / 30_000.0;
+        assert!((0.30..=0.37).contains(&share), "wins per case: {wins:?}");
+    }
+}
+
+#[test]
 fn the_same_channel_in_two_cases() {
     runtime(2).run(|| {
         let (tx, rx) = chan::bounded::<u32>(0);

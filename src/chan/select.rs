@@ -342,16 +342,17 @@ fn shuffle(poll: &mut [usize]) {
         *slot = i;
     }
     let driver = crate::sched::driver::current_driver();
-    let mut bits = 0u64;
+    // Two 32-bit draws per call of the generator.
+    let (mut bits, mut draws_left) = (0u64, 0);
     for i in (1..poll.len()).rev() {
         let j = match driver {
             Some(driver) => driver.random_below(i + 1),
             None => {
-                if bits == 0 {
-                    bits = random_u64() | 1 << 63;
+                if draws_left == 0 {
+                    (bits, draws_left) = (random_u64(), 2);
                 }
                 let draw = bits as u32;
-                bits >>= 32;
+                (bits, draws_left) = (bits >> 32, draws_left - 1);
                 ((u64::from(draw) * (i as u64 + 1)) >> 32) as usize
             }
         };
