@@ -41,6 +41,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use crate::goroutine::Goroutine;
 use crate::park::{self, RawUnparker, WaitReason};
 
 const WAITING: usize = 0;
@@ -58,6 +59,9 @@ pub(crate) struct Selection {
     waiter: UnsafeCell<Option<RawUnparker>>,
     /// The `DONE` value the claimant will publish (written by it, under its claim).
     outcome: Cell<usize>,
+    /// The waiting goroutine (null on a plain thread), for the waiter's own park: it
+    /// saves the thread-local lookup `park::park` would make.
+    me: *const Goroutine,
 }
 
 /// A claimed selection whose value has been moved: [`Completion::wake`] (after the
@@ -97,10 +101,16 @@ pub(crate) enum Outcome {
 impl Selection {
     #[inline]
     pub(crate) fn new() -> Selection {
+        let waiter = RawUnparker::current();
+        let me = match waiter {
+            RawUnparker::Goroutine(g) => g,
+            RawUnparker::Thread(_) => std::ptr::null(),
+        };
         Selection {
             state: AtomicUsize::new(WAITING),
-            waiter: UnsafeCell::new(Some(RawUnparker::current())),
+            waiter: UnsafeCell::new(Some(waiter)),
             outcome: Cell::new(WAITING),
+            me,
         }
     }
 
@@ -158,7 +168,10 @@ impl Selection {
                     // Claimed meanwhile: the operation is happening; wait for it.
                 }
                 Some(at) => crate::time::park_until(reason, at),
-                None => park::park(reason),
+                None if self.me.is_null() => park::park(reason),
+                // SAFETY: `me` is the goroutine running this wait (set by `new` on
+                // its own stack, and a Selection never leaves its waiter's stack).
+                None => unsafe { (*self.me).park(reason) },
             }
         }
     }
