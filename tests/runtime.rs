@@ -170,6 +170,44 @@ fn a_hog_on_one_worker_does_not_starve_a_queued_goroutine() {
 }
 
 #[test]
+fn a_channel_ping_pong_pair_does_not_starve_a_queued_goroutine() {
+    // On one worker, two goroutines handing a value back and forth keep readying each
+    // other into `runnext`, so neither ever waits in the queue. Their shared time slice
+    // must still end (the monitor asks them to yield at their next channel operation),
+    // so that a goroutine queued behind them runs. They give up after 10 s so that a
+    // failure does not hang.
+    let (ran, rounds) = runtime(1).run(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let (ping_tx, ping_rx) = goru::chan::bounded::<u64>(0);
+        let (pong_tx, pong_rx) = goru::chan::bounded::<u64>(0);
+        let echo = goru::go(move || {
+            for v in &ping_rx {
+                pong_tx.send(v + 1).unwrap();
+            }
+        });
+        let f = flag.clone();
+        let pinger = goru::go(move || {
+            let f2 = f.clone();
+            let _queued = goru::go(move || f2.store(true, Ordering::Release));
+            let (start, mut v) = (Instant::now(), 0);
+            while !f.load(Ordering::Acquire) && start.elapsed() < Duration::from_secs(10) {
+                ping_tx.send(v).unwrap();
+                v = pong_rx.recv().unwrap();
+            }
+            v
+        });
+        let rounds = pinger.join().unwrap();
+        echo.join().unwrap();
+        (flag.load(Ordering::Acquire), rounds)
+    });
+    assert!(
+        ran,
+        "the queued goroutine never ran beside the ping-pong pair"
+    );
+    assert!(rounds > 0);
+}
+
+#[test]
 fn yield_now_interleaves_goroutines_on_one_worker() {
     let log = runtime(1).run(|| {
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));

@@ -481,8 +481,19 @@ pub(crate) const TIME_SLICE: Duration = Duration::from_millis(10);
 /// monitor has asked the current worker to preempt (its goroutine used a whole time
 /// slice), the goroutine yields here. Channel operations and contended locks call it,
 /// so a goroutine that loops over channels cannot monopolise its worker.
+///
+/// The common case, no preemption asked anywhere, is one relaxed load of a process-wide
+/// count; only when some worker has been asked does the goroutine look up its own.
 #[inline]
 pub(crate) fn preempt_point() {
+    if PREEMPT_REQUESTS.load(Ordering::Relaxed) != 0 {
+        preempt_point_slow();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn preempt_point_slow() {
     let (_, slot) = context::current_worker();
     // SAFETY: a worker thread's slot pointer is valid while the worker runs, and we
     // are on that worker now (the pointer was read from this thread's locals).
@@ -490,6 +501,11 @@ pub(crate) fn preempt_point() {
         crate::yield_now();
     }
 }
+
+/// Workers of every runtime whose `preempt` flag is set (`WorkerSlot::request_preempt`,
+/// `WorkerSlot::take_preempt`). Written once per time slice at most, so reading it on
+/// every channel operation costs a load from a line that stays in every cache.
+static PREEMPT_REQUESTS: AtomicUsize = AtomicUsize::new(0);
 
 #[cfg(test)]
 pub(crate) fn test_goroutine(id: u64) -> GoRef {

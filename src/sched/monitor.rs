@@ -99,7 +99,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
                 seen.slices = slices;
                 seen.slice_since = now;
             } else if now - seen.slice_since >= TIME_SLICE {
-                slot.preempt.store(true, Ordering::Relaxed);
+                slot.request_preempt();
                 seen.slice_since = now;
                 if slot.hand_off_queue(&shared) > 0 {
                     shared.idle.notify_work(&shared);

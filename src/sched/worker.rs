@@ -125,6 +125,23 @@ impl WorkerSlot {
         true
     }
 
+    /// The monitor: ask the goroutine running here to yield at its next preemption
+    /// point, and the worker to take its next goroutine from the queue.
+    pub(crate) fn request_preempt(&self) {
+        if !self.preempt.swap(true, Ordering::Relaxed) {
+            super::PREEMPT_REQUESTS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Owner: consume a preemption request; true if there was one.
+    fn take_preempt(&self) -> bool {
+        if self.preempt.load(Ordering::Relaxed) && self.preempt.swap(false, Ordering::Relaxed) {
+            super::PREEMPT_REQUESTS.fetch_sub(1, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
     /// Any thread: take the `runnext` goroutine.
     pub(crate) fn take_next(&self) -> Option<GoRef> {
         if self.runnext.load(Ordering::Relaxed).is_null() {
@@ -296,9 +313,8 @@ impl<'a> Worker<'a> {
                 return Some(g);
             }
         }
-        if slot.preempt.load(Ordering::Relaxed) {
+        if slot.take_preempt() {
             // Our time slice is over: the runnext goroutine waits its turn in the queue.
-            slot.preempt.store(false, Ordering::Relaxed);
             if let Some(g) = slot.take_next() {
                 slot.push_local(g, shared);
             }
