@@ -61,10 +61,7 @@ fn main() {
                 row.add(peer, report::median_of(samples));
             }
         }
-        if let Some(go) = go
-            .as_ref()
-            .filter(|_| !workload.go_name.is_empty() && peers.wanted("go"))
-        {
+        if let Some(go) = go.as_ref().filter(|_| !workload.go_name.is_empty()) {
             if let Some(samples) = go.run(workload.go_name, &settings) {
                 row.add("go", report::median_of(samples));
             }
