@@ -378,15 +378,9 @@ fn threads_and_goroutines_share_sockets() {
 #[test]
 fn workers_waiting_on_sockets_sleep_in_the_poller_without_spinning() {
     if !common::is_child() {
-        let out = common::run_in_child(
+        common::run_passing_child(
             "workers_waiting_on_sockets_sleep_in_the_poller_without_spinning",
             &[],
-        );
-        assert!(
-            out.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
         );
         return;
     }
@@ -421,12 +415,7 @@ fn open_fds() -> usize {
 #[test]
 fn no_descriptor_leaks_after_10000_connections() {
     if !common::is_child() {
-        let out = common::run_in_child("no_descriptor_leaks_after_10000_connections", &[]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::run_passing_child("no_descriptor_leaks_after_10000_connections", &[]);
         return;
     }
     runtime(2).run(|| {

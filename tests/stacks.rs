@@ -5,7 +5,7 @@ mod common;
 use std::os::unix::process::ExitStatusExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{is_child, rss_bytes, run_in_child};
+use common::{is_child, rss_bytes, run_in_child, run_passing_child};
 
 #[inline(never)]
 fn recurse(depth: u64, sink: &AtomicUsize) -> u64 {
@@ -119,13 +119,7 @@ fn memory_growth_child() {
 
 #[test]
 fn no_memory_growth_across_rounds_of_100k_goroutines() {
-    let out = run_in_child("memory_growth_child", &[]);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_passing_child("memory_growth_child", &[]);
 }
 
 #[test]
@@ -188,13 +182,7 @@ fn idle_stacks_release_child() {
 
 #[test]
 fn idle_stacks_give_their_pages_back() {
-    let out = run_in_child("idle_stacks_release_child", &[]);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_passing_child("idle_stacks_release_child", &[]);
 }
 
 /// Goroutine `depth` of a chain: spawns the next and waits for it, so that at the

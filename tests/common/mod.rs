@@ -30,6 +30,17 @@ pub fn run_in_child(name: &str, envs: &[(&str, &str)]) -> Output {
     cmd.output().expect("start the child test process")
 }
 
+/// [`run_in_child`], asserting that the child test passed (its output is shown if not).
+pub fn run_passing_child(name: &str, envs: &[(&str, &str)]) {
+    let out = run_in_child(name, envs);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Resident memory of this process, in bytes.
 pub fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("read /proc/self/statm");
