@@ -303,7 +303,9 @@ impl Goroutine {
         self.yielder.set(y);
     }
 
-    /// Goroutine side of `park::park` (token semantics, see `park`).
+    /// Goroutine side of `park::park` (token semantics, see `park`). Inlined into the
+    /// channel wait, one frame fewer around the switch (see `worker::Worker::settle`).
+    #[inline]
     pub(crate) fn park(&self, reason: WaitReason) {
         // Fast path: a token is already here.
         let s = self.state.load(Ordering::Acquire);

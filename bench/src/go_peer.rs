@@ -12,7 +12,14 @@ pub struct GoPeer {
 
 impl GoPeer {
     /// Build the Go program, or None (with a note) when `go` is unavailable.
+    /// `BENCH_GO_BIN` names a prebuilt one instead, for a machine without Go (the
+    /// program is statically linked, so it can be built elsewhere and copied).
     pub fn build() -> Option<GoPeer> {
+        if let Some(binary) = std::env::var_os("BENCH_GO_BIN") {
+            return Some(GoPeer {
+                binary: binary.into(),
+            });
+        }
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let source = root.join("go");
         let binary = root.join("go").join("bin").join("gobench");

@@ -217,7 +217,7 @@ impl<T> Chan<T> {
             return Err(SendTimeoutError::Timeout(v));
         }
         let mut slot = Some(v);
-        let sel = Selection::new();
+        let sel = Selection::single(deadline);
         st.sendq.push(Entry::new(&sel, 0, &mut slot));
         drop(st);
         match sel.wait(WaitReason::ChanSend, deadline) {
@@ -259,7 +259,7 @@ impl<T> Chan<T> {
             return Err(RecvTimeoutError::Timeout);
         }
         let mut slot: Option<T> = None;
-        let sel = Selection::new();
+        let sel = Selection::single(deadline);
         st.recvq.push(Entry::new(&sel, 0, &mut slot));
         drop(st);
         match sel.wait(WaitReason::ChanReceive, deadline) {

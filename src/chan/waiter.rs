@@ -8,7 +8,9 @@
 //!
 //! 1. claims the selection: CAS `WAITING -> CLAIMED` (fails if another case of the same
 //!    select won, the waiter timed out, or the channel was closed on it: the entry is
-//!    stale and is skipped);
+//!    stale and is skipped). A plain send or receive without a deadline waits on one
+//!    channel and never aborts, so only that channel's lock holders claim it: a load
+//!    and a store do (`Selection::single`);
 //! 2. moves the value through the slot (writes it for a receiver, takes it from a
 //!    sender), or leaves the slot alone when it completes the case by closing;
 //! 3. after unlocking, wakes the waiter and only then publishes `DONE(case, closed)`
@@ -62,6 +64,9 @@ pub(crate) struct Selection {
     /// The waiting goroutine (null on a plain thread), for the waiter's own park: it
     /// saves the thread-local lookup `park::park` would make.
     me: *const Goroutine,
+    /// Only holders of one channel's lock ever change `state` before `DONE` (a plain
+    /// send or receive without a deadline): a claim then needs no read-modify-write.
+    claims_under_one_lock: bool,
 }
 
 /// A claimed selection whose value has been moved: [`Completion::wake`] (after the
@@ -111,12 +116,32 @@ impl Selection {
             waiter: UnsafeCell::new(Some(waiter)),
             outcome: Cell::new(WAITING),
             me,
+            claims_under_one_lock: false,
+        }
+    }
+
+    /// A selection for a plain send or receive, which waits on one channel. Without a
+    /// deadline nobody but that channel's lock holders claims it (the waiter does not
+    /// abort it), so claims are serialized by the lock and need no compare-exchange.
+    #[inline]
+    pub(crate) fn single(deadline: Option<Instant>) -> Selection {
+        Selection {
+            claims_under_one_lock: deadline.is_none(),
+            ..Selection::new()
         }
     }
 
     /// Counterpart, under the lock of a channel holding an entry of this selection.
     #[inline]
     pub(crate) fn try_claim(&self) -> bool {
+        if self.claims_under_one_lock {
+            // Serialized by the lock we hold; the waiter only reads the state.
+            if self.state.load(Ordering::Relaxed) != WAITING {
+                return false;
+            }
+            self.state.store(CLAIMED, Ordering::Relaxed);
+            return true;
+        }
         self.state
             .compare_exchange(WAITING, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()

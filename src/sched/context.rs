@@ -1,9 +1,12 @@
 //! Thread-local facts about the current thread: which worker it is, and which goroutine
 //! it is running.
 //!
-//! Every accessor is `#[inline(never)]` and returns a value, never a reference into
-//! thread-local storage: a goroutine may suspend and resume on another worker thread,
-//! and a thread-local address computed before the switch would belong to the old one.
+//! Every accessor that goroutine code calls is `#[inline(never)]` and returns a value,
+//! never a reference into thread-local storage: a goroutine may suspend and resume on
+//! another worker thread, and a thread-local address computed before the switch would
+//! belong to the old one. `set_current_goroutine` is the exception: only the scheduler
+//! calls it, from a worker's (or the driver's) own frame, which never changes threads,
+//! and it runs at every resume.
 
 use std::cell::Cell;
 
@@ -22,7 +25,7 @@ pub(crate) fn current_goroutine() -> *const Goroutine {
     CURRENT_GOROUTINE.with(Cell::get)
 }
 
-#[inline(never)]
+#[inline]
 pub(crate) fn set_current_goroutine(g: *const Goroutine) {
     CURRENT_GOROUTINE.with(|c| c.set(g));
 }

@@ -407,6 +407,15 @@ impl<'a> Worker<'a> {
 
     /// Complete the state transition of a goroutine that switched out with `result`;
     /// what remains is to queue it, if it is runnable.
+    ///
+    /// This, `run_goroutine` and `resume` are inlined into the worker loop so that no
+    /// call frames stand between the loop and the stack switch. A return executed right
+    /// after a switch is mispredicted (the processor's return-stack buffer holds the
+    /// other stack's calls), so every frame around the switch costs a misprediction per
+    /// resume: inlining these three took a channel ping-pong from 389-438 ns to 216-256
+    /// ns a round trip on a 16-core Xeon, while its instructions fell only from 1,074
+    /// to 897.
+    #[inline(always)]
     fn settle(&mut self, g: GoRef, result: Option<Switch>) -> Stepped {
         match result {
             Some(Switch::Yield) => {
@@ -434,7 +443,9 @@ impl<'a> Worker<'a> {
     }
 
     /// Run `g` until it switches out, with the bookkeeping around a resume (state,
-    /// counters for the monitor, the current-goroutine pointer, the trace).
+    /// counters for the monitor, the current-goroutine pointer, the trace). Inlined:
+    /// see `settle`.
+    #[inline(always)]
     fn run_goroutine(&mut self, g: &GoRef) -> Option<Switch> {
         let (shared, slot) = (self.shared, self.slot);
         g.set_running();
@@ -462,7 +473,9 @@ impl<'a> Worker<'a> {
         result
     }
 
-    /// Resume `g` until it switches out; None when its body has returned.
+    /// Resume `g` until it switches out; None when its body has returned. Inlined: see
+    /// `settle`.
+    #[inline(always)]
     fn resume(&mut self, g: &GoRef) -> Option<Switch> {
         // SAFETY: this worker moved `g` to RUNNING, which gives it exclusive use of the
         // body until the goroutine switches out (goroutine module docs).
