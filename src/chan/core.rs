@@ -29,17 +29,26 @@ use super::waiter::{Completion, Entry, Outcome, Selection, WaitQueue};
 use crate::park::spin::{SpinGuard, SpinLock};
 use crate::park::WaitReason;
 
+/// Laid out so that everything a send or receive without waiters writes or reads (the
+/// lock, the mirrors, the buffer's header, the closed flag and whether anyone waits)
+/// shares the first cache line: an operation that finds the channel last touched on
+/// another core moves one line, not the two or three it took when the fields lay where
+/// the compiler put them. The wait queues, touched only when someone waits, and the
+/// handle counts, touched on clone and drop, follow. The 128-byte alignment keeps two
+/// channels out of one pair of lines (which Intel's adjacent-line prefetcher fetches
+/// together).
+#[repr(C, align(128))]
 pub(crate) struct Chan<T> {
     lock: SpinLock,
-    state: UnsafeCell<State<T>>,
-    /// Buffer capacity; `usize::MAX` for an unbounded channel.
-    cap: usize,
-    pub(crate) senders: AtomicUsize,
-    pub(crate) receivers: AtomicUsize,
     /// Mirrors for lock-free queries: `len` is refreshed whenever the lock is released
     /// (`sync_mirrors`), `closed` once, by `close`.
-    len: AtomicUsize,
     closed: AtomicBool,
+    len: AtomicUsize,
+    /// Buffer capacity; `usize::MAX` for an unbounded channel.
+    cap: usize,
+    state: UnsafeCell<State<T>>,
+    pub(crate) senders: AtomicUsize,
+    pub(crate) receivers: AtomicUsize,
 }
 
 // SAFETY: `state` is only accessed while `lock` is held; values of T move between
@@ -48,11 +57,66 @@ unsafe impl<T: Send> Send for Chan<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for Chan<T> {}
 
+#[repr(C)]
 pub(crate) struct State<T> {
     buf: VecDeque<T>,
     closed: bool,
-    pub(crate) sendq: WaitQueue,
-    pub(crate) recvq: WaitQueue,
+    /// `!sendq.is_empty()` and `!recvq.is_empty()`, kept beside the buffer (see
+    /// [`Chan`]'s layout) so that the fast paths need not read the queues' line.
+    senders_queued: bool,
+    receivers_queued: bool,
+    sendq: WaitQueue,
+    recvq: WaitQueue,
+}
+
+/// The wait queues are reached only through these, which keep the `*_queued` marks
+/// true to the queues.
+impl<T> State<T> {
+    pub(crate) fn queue_sender(&mut self, entry: Entry) {
+        self.sendq.push(entry);
+        self.senders_queued = true;
+    }
+
+    pub(crate) fn queue_receiver(&mut self, entry: Entry) {
+        self.recvq.push(entry);
+        self.receivers_queued = true;
+    }
+
+    /// Remove every sender entry of `sel` (a waiter cleaning up).
+    pub(crate) fn unqueue_sender(&mut self, sel: &Selection) {
+        self.sendq.remove(sel);
+        self.senders_queued = !self.sendq.is_empty();
+    }
+
+    /// Remove every receiver entry of `sel`.
+    pub(crate) fn unqueue_receiver(&mut self, sel: &Selection) {
+        self.recvq.remove(sel);
+        self.receivers_queued = !self.recvq.is_empty();
+    }
+
+    /// # Safety
+    /// The caller holds the channel's lock (as [`WaitQueue::claim_next`]).
+    unsafe fn claim_sender(&mut self) -> Option<Entry> {
+        // SAFETY: per the contract.
+        let entry = unsafe { self.sendq.claim_next() };
+        self.senders_queued = !self.sendq.is_empty();
+        entry
+    }
+
+    /// # Safety
+    /// As [`State::claim_sender`].
+    unsafe fn claim_receiver(&mut self) -> Option<Entry> {
+        // SAFETY: per the contract.
+        let entry = unsafe { self.recvq.claim_next() };
+        self.receivers_queued = !self.recvq.is_empty();
+        entry
+    }
+
+    /// Take every entry of both queues (closing the channel), receivers first.
+    fn drain_queues(&mut self) -> impl Iterator<Item = Entry> + '_ {
+        (self.senders_queued, self.receivers_queued) = (false, false);
+        self.recvq.drain().chain(self.sendq.drain())
+    }
 }
 
 /// The channel's state while its lock is held.
@@ -98,6 +162,8 @@ impl<T> Chan<T> {
             state: UnsafeCell::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
                 closed: false,
+                senders_queued: false,
+                receivers_queued: false,
                 sendq: WaitQueue::default(),
                 recvq: WaitQueue::default(),
             }),
@@ -218,7 +284,7 @@ impl<T> Chan<T> {
         }
         let mut slot = Some(v);
         let sel = Selection::single(deadline);
-        st.sendq.push(Entry::new(&sel, 0, &mut slot));
+        st.queue_sender(Entry::new(&sel, 0, &mut slot));
         drop(st);
         match sel.wait(WaitReason::ChanSend, deadline) {
             Outcome::Done { closed: false, .. } => Ok(()),
@@ -226,7 +292,7 @@ impl<T> Chan<T> {
                 Err(SendTimeoutError::Closed(slot.take().expect("value kept")))
             }
             Outcome::TimedOut => {
-                self.lock().sendq.remove(&sel);
+                self.lock().unqueue_sender(&sel);
                 Err(SendTimeoutError::Timeout(slot.take().expect("value kept")))
             }
         }
@@ -260,7 +326,7 @@ impl<T> Chan<T> {
         }
         let mut slot: Option<T> = None;
         let sel = Selection::single(deadline);
-        st.recvq.push(Entry::new(&sel, 0, &mut slot));
+        st.queue_receiver(Entry::new(&sel, 0, &mut slot));
         drop(st);
         match sel.wait(WaitReason::ChanReceive, deadline) {
             Outcome::Done { closed: false, .. } => {
@@ -268,7 +334,7 @@ impl<T> Chan<T> {
             }
             Outcome::Done { closed: true, .. } => Err(RecvTimeoutError::Closed),
             Outcome::TimedOut => {
-                self.lock().recvq.remove(&sel);
+                self.lock().unqueue_receiver(&sel);
                 Err(RecvTimeoutError::Timeout)
             }
         }
@@ -283,7 +349,7 @@ impl<T> Chan<T> {
         v: T,
     ) -> Result<Option<Completion>, TrySendError<T>> {
         // The common case inline: room in the buffer and nobody waiting to receive.
-        if !st.closed && st.recvq.is_empty() && st.buf.len() < self.cap {
+        if !st.closed && !st.receivers_queued && st.buf.len() < self.cap {
             st.buf.push_back(v);
             return Ok(None);
         }
@@ -300,7 +366,7 @@ impl<T> Chan<T> {
             return Err(TrySendError::Closed(v));
         }
         // SAFETY: the caller holds our lock (it got `st` from it).
-        if let Some(entry) = unsafe { st.recvq.claim_next() } {
+        if let Some(entry) = unsafe { st.claim_receiver() } {
             // Invariant: a live waiting receiver means the buffer is empty.
             debug_assert!(st.buf.is_empty());
             // SAFETY: claimed under our lock; the slot is an Option<T> of this channel.
@@ -325,7 +391,7 @@ impl<T> Chan<T> {
         st: &mut State<T>,
     ) -> Result<(T, Option<Completion>), TryRecvError> {
         // The common case inline: a buffered value and no sender waiting for room.
-        if st.sendq.is_empty() {
+        if !st.senders_queued {
             if let Some(v) = st.buf.pop_front() {
                 return Ok((v, None));
             }
@@ -341,7 +407,7 @@ impl<T> Chan<T> {
         if let Some(v) = st.buf.pop_front() {
             // Room freed: move the oldest waiting sender's value to the tail.
             // SAFETY: the caller holds our lock.
-            let woken = unsafe { st.sendq.claim_next() }.map(|entry| {
+            let woken = unsafe { st.claim_sender() }.map(|entry| {
                 // SAFETY: claimed under our lock; the slot is this channel's Option<T>.
                 let moved = unsafe { entry.slot::<T>() }
                     .take()
@@ -353,7 +419,7 @@ impl<T> Chan<T> {
             return Ok((v, woken));
         }
         // SAFETY: the caller holds our lock.
-        if let Some(entry) = unsafe { st.sendq.claim_next() } {
+        if let Some(entry) = unsafe { st.claim_sender() } {
             // A rendezvous (or a buffered channel whose buffer is empty while a sender
             // waits, which the invariants rule out): take the value from the sender.
             // SAFETY: claimed under our lock; the slot is this channel's Option<T>.
@@ -383,8 +449,7 @@ impl<T> Chan<T> {
             }
             st.closed = true;
             self.closed.store(true, Ordering::Release);
-            let State { recvq, sendq, .. } = &mut *st;
-            for entry in recvq.drain().chain(sendq.drain()) {
+            for entry in st.drain_queues() {
                 // SAFETY: we hold the lock and the entry was still queued.
                 let sel = unsafe { entry.selection() };
                 if sel.try_claim() {
@@ -394,5 +459,50 @@ impl<T> Chan<T> {
         }
         wake(woken);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{align_of, offset_of};
+
+    /// The fast paths' fields all lie in the channel's first cache line (see [`Chan`]),
+    /// whatever the element type.
+    #[test]
+    fn the_fast_path_fields_share_the_first_cache_line() {
+        fn check<T>() {
+            let state = offset_of!(Chan<T>, state);
+            for (field, end) in [
+                ("lock", offset_of!(Chan<T>, lock) + 1),
+                ("closed mirror", offset_of!(Chan<T>, closed) + 1),
+                ("len mirror", offset_of!(Chan<T>, len) + 8),
+                ("cap", offset_of!(Chan<T>, cap) + 8),
+                (
+                    "buffer",
+                    state + offset_of!(State<T>, buf) + std::mem::size_of::<VecDeque<T>>(),
+                ),
+                ("closed", state + offset_of!(State<T>, closed) + 1),
+                (
+                    "senders_queued",
+                    state + offset_of!(State<T>, senders_queued) + 1,
+                ),
+                (
+                    "receivers_queued",
+                    state + offset_of!(State<T>, receivers_queued) + 1,
+                ),
+            ] {
+                assert!(end <= 64, "{field} ends at byte {end} of the channel");
+            }
+            assert!(
+                state + offset_of!(State<T>, sendq) >= 64,
+                "the wait queues follow the first line"
+            );
+            assert_eq!(align_of::<Chan<T>>(), 128);
+        }
+        check::<u64>();
+        check::<()>();
+        check::<String>();
+        check::<[u8; 4096]>();
     }
 }

@@ -162,16 +162,14 @@ impl<T> SelectCase for RecvCase<'_, T> {
     unsafe fn enqueue(&self, sel: &Selection, index: usize) {
         if let Some(chan) = self.chan {
             // SAFETY: the caller holds the lock and keeps sel and self alive.
-            unsafe { chan.state_locked() }
-                .recvq
-                .push(Entry::new(sel, index, self.slot.get()));
+            unsafe { chan.state_locked() }.queue_receiver(Entry::new(sel, index, self.slot.get()));
         }
     }
 
     unsafe fn dequeue(&self, sel: &Selection) {
         if let Some(chan) = self.chan {
             // SAFETY: the caller holds the lock.
-            unsafe { chan.state_locked() }.recvq.remove(sel);
+            unsafe { chan.state_locked() }.unqueue_receiver(sel);
         }
     }
 
@@ -263,14 +261,12 @@ impl<T> SelectCase for SendCase<'_, T> {
 
     unsafe fn enqueue(&self, sel: &Selection, index: usize) {
         // SAFETY: the caller holds the lock and keeps sel and self alive.
-        unsafe { self.chan.state_locked() }
-            .sendq
-            .push(Entry::new(sel, index, self.slot.get()));
+        unsafe { self.chan.state_locked() }.queue_sender(Entry::new(sel, index, self.slot.get()));
     }
 
     unsafe fn dequeue(&self, sel: &Selection) {
         // SAFETY: the caller holds the lock.
-        unsafe { self.chan.state_locked() }.sendq.remove(sel);
+        unsafe { self.chan.state_locked() }.unqueue_sender(sel);
     }
 
     unsafe fn sync(&self) {
