@@ -42,9 +42,13 @@ impl SpinLock {
     /// Take the lock only if it is free now.
     #[inline]
     pub(crate) fn try_lock(&self) -> Option<SpinGuard<'_>> {
-        self.locked
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
+        // Look before the compare-exchange: a failed one still takes the line from the
+        // holder, slowing the critical section we would rather see finish.
+        (!self.locked.load(Ordering::Relaxed)
+            && self
+                .locked
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok())
             // `then`, not `then_some`: a guard built eagerly on failure would unlock
             // the holder's lock when dropped.
             .then(|| SpinGuard { lock: self })
