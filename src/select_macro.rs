@@ -44,7 +44,7 @@
 macro_rules! select {
     ($($tokens:tt)*) => {
         $crate::__select_parse!(
-            (__goru_case0 __goru_case1 __goru_case2 __goru_case3 __goru_case4 __goru_case5 __goru_case6 __goru_case7 __goru_case8 __goru_case9 __goru_case10 __goru_case11 __goru_case12 __goru_case13 __goru_case14 __goru_case15 __goru_case16 __goru_case17 __goru_case18 __goru_case19 __goru_case20 __goru_case21 __goru_case22 __goru_case23 __goru_case24 __goru_case25 __goru_case26 __goru_case27 __goru_case28 __goru_case29 __goru_case30 __goru_case31 __goru_case32 __goru_case33 __goru_case34 __goru_case35 __goru_case36 __goru_case37 __goru_case38 __goru_case39 __goru_case40 __goru_case41 __goru_case42 __goru_case43 __goru_case44 __goru_case45 __goru_case46 __goru_case47)
+            ([__goru_case0 0] [__goru_case1 1] [__goru_case2 2] [__goru_case3 3] [__goru_case4 4] [__goru_case5 5] [__goru_case6 6] [__goru_case7 7] [__goru_case8 8] [__goru_case9 9] [__goru_case10 10] [__goru_case11 11] [__goru_case12 12] [__goru_case13 13] [__goru_case14 14] [__goru_case15 15] [__goru_case16 16] [__goru_case17 17] [__goru_case18 18] [__goru_case19 19] [__goru_case20 20] [__goru_case21 21] [__goru_case22 22] [__goru_case23 23] [__goru_case24 24] [__goru_case25 25] [__goru_case26 26] [__goru_case27 27] [__goru_case28 28] [__goru_case29 29] [__goru_case30 30] [__goru_case31 31] [__goru_case32 32] [__goru_case33 33] [__goru_case34 34] [__goru_case35 35] [__goru_case36 36] [__goru_case37 37] [__goru_case38 38] [__goru_case39 39] [__goru_case40 40] [__goru_case41 41] [__goru_case42 42] [__goru_case43 43] [__goru_case44 44] [__goru_case45 45] [__goru_case46 46] [__goru_case47 47])
             ()
             ()
             $($tokens)*
@@ -56,67 +56,67 @@ macro_rules! select {
 #[macro_export]
 macro_rules! __select_parse {
     // recv
-    (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
+    (([$label:ident $index:tt] $($labels:tt)*) ($($cases:tt)*) ($($default:tt)*)
         recv($r:expr) -> $res:pat => $body:block , $($rest:tt)*) => {
-        $crate::__select_parse!(($($labels)*) ($($cases)* [$label recv ($r) ($res) ($body)]) ($($default)*) $($rest)*)
+        $crate::__select_parse!(($($labels)*) ($($cases)* [$label $index recv ($r) ($res) ($body)]) ($($default)*) $($rest)*)
     };
-    (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
+    (([$label:ident $index:tt] $($labels:tt)*) ($($cases:tt)*) ($($default:tt)*)
         recv($r:expr) -> $res:pat => $body:block $($rest:tt)*) => {
-        $crate::__select_parse!(($($labels)*) ($($cases)* [$label recv ($r) ($res) ($body)]) ($($default)*) $($rest)*)
+        $crate::__select_parse!(($($labels)*) ($($cases)* [$label $index recv ($r) ($res) ($body)]) ($($default)*) $($rest)*)
     };
-    (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
+    (([$label:ident $index:tt] $($labels:tt)*) ($($cases:tt)*) ($($default:tt)*)
         recv($r:expr) -> $res:pat => $body:expr, $($rest:tt)*) => {
-        $crate::__select_parse!(($($labels)*) ($($cases)* [$label recv ($r) ($res) ($body)]) ($($default)*) $($rest)*)
+        $crate::__select_parse!(($($labels)*) ($($cases)* [$label $index recv ($r) ($res) ($body)]) ($($default)*) $($rest)*)
     };
-    (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
+    (([$label:ident $index:tt] $($labels:tt)*) ($($cases:tt)*) ($($default:tt)*)
         recv($r:expr) -> $res:pat => $body:expr) => {
-        $crate::__select_parse!(($($labels)*) ($($cases)* [$label recv ($r) ($res) ($body)]) ($($default)*))
+        $crate::__select_parse!(($($labels)*) ($($cases)* [$label $index recv ($r) ($res) ($body)]) ($($default)*))
     };
     // send
-    (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
+    (([$label:ident $index:tt] $($labels:tt)*) ($($cases:tt)*) ($($default:tt)*)
         send($s:expr, $v:expr) -> $res:pat => $body:block , $($rest:tt)*) => {
-        $crate::__select_parse!(($($labels)*) ($($cases)* [$label send ($s, $v) ($res) ($body)]) ($($default)*) $($rest)*)
+        $crate::__select_parse!(($($labels)*) ($($cases)* [$label $index send ($s, $v) ($res) ($body)]) ($($default)*) $($rest)*)
     };
-    (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
+    (([$label:ident $index:tt] $($labels:tt)*) ($($cases:tt)*) ($($default:tt)*)
         send($s:expr, $v:expr) -> $res:pat => $body:block $($rest:tt)*) => {
-        $crate::__select_parse!(($($labels)*) ($($cases)* [$label send ($s, $v) ($res) ($body)]) ($($default)*) $($rest)*)
+        $crate::__select_parse!(($($labels)*) ($($cases)* [$label $index send ($s, $v) ($res) ($body)]) ($($default)*) $($rest)*)
     };
-    (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
+    (([$label:ident $index:tt] $($labels:tt)*) ($($cases:tt)*) ($($default:tt)*)
         send($s:expr, $v:expr) -> $res:pat => $body:expr, $($rest:tt)*) => {
-        $crate::__select_parse!(($($labels)*) ($($cases)* [$label send ($s, $v) ($res) ($body)]) ($($default)*) $($rest)*)
+        $crate::__select_parse!(($($labels)*) ($($cases)* [$label $index send ($s, $v) ($res) ($body)]) ($($default)*) $($rest)*)
     };
-    (($label:ident $($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)
+    (([$label:ident $index:tt] $($labels:tt)*) ($($cases:tt)*) ($($default:tt)*)
         send($s:expr, $v:expr) -> $res:pat => $body:expr) => {
-        $crate::__select_parse!(($($labels)*) ($($cases)* [$label send ($s, $v) ($res) ($body)]) ($($default)*))
+        $crate::__select_parse!(($($labels)*) ($($cases)* [$label $index send ($s, $v) ($res) ($body)]) ($($default)*))
     };
     // default (at most one)
-    (($($labels:ident)*) ($($cases:tt)*) ()
+    (($($labels:tt)*) ($($cases:tt)*) ()
         default => $body:block , $($rest:tt)*) => {
         $crate::__select_parse!(($($labels)*) ($($cases)*) (($body)) $($rest)*)
     };
-    (($($labels:ident)*) ($($cases:tt)*) ()
+    (($($labels:tt)*) ($($cases:tt)*) ()
         default => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(($($labels)*) ($($cases)*) (($body)) $($rest)*)
     };
-    (($($labels:ident)*) ($($cases:tt)*) ()
+    (($($labels:tt)*) ($($cases:tt)*) ()
         default => $body:expr, $($rest:tt)*) => {
         $crate::__select_parse!(($($labels)*) ($($cases)*) (($body)) $($rest)*)
     };
-    (($($labels:ident)*) ($($cases:tt)*) ()
+    (($($labels:tt)*) ($($cases:tt)*) ()
         default => $body:expr) => {
         $crate::__select_parse!(($($labels)*) ($($cases)*) (($body)))
     };
-    (($($labels:ident)*) ($($cases:tt)*) ($($default:tt)+) default $($rest:tt)*) => {
+    (($($labels:tt)*) ($($cases:tt)*) ($($default:tt)+) default $($rest:tt)*) => {
         ::core::compile_error!("select! takes at most one `default` case")
     };
     // done
-    (($($labels:ident)*) ($($cases:tt)*) ($($default:tt)*)) => {
+    (($($labels:tt)*) ($($cases:tt)*) ($($default:tt)*)) => {
         $crate::__select_emit!(($($cases)*) ($($default)*))
     };
     (() $($rest:tt)*) => {
         ::core::compile_error!("select! takes at most 48 cases; use goru::chan::Select for more")
     };
-    (($($labels:ident)*) ($($cases:tt)*) ($($default:tt)*) $($rest:tt)+) => {
+    (($($labels:tt)*) ($($cases:tt)*) ($($default:tt)*) $($rest:tt)+) => {
         ::core::compile_error!(::core::concat!(
             "select!: expected `recv(rx) -> res => body`, `send(tx, value) -> res => body` or `default => body`, found: ",
             ::core::stringify!($($rest)+)
@@ -127,12 +127,16 @@ macro_rules! __select_parse {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_emit {
-    (($([$label:ident $kind:ident $args:tt $res:tt $body:tt])*) ($($default:tt)*)) => {{
+    (($([$label:ident $index:tt $kind:ident $args:tt $res:tt $body:tt])*) ($($default:tt)*)) => {{
         $( $crate::__select_case!($label $kind $args); )*
-        let __goru_fired = $crate::chan::__select_run(
+        let __goru_fired = $crate::chan::__select_run_static(
             &[$( &$label as &dyn $crate::chan::SelectCase ),*],
+            // The first pass dispatches statically: each arm is the case's own type.
+            |__goru_index: usize| match __goru_index {
+                $( $index => $crate::chan::SelectCase::try_alone(&$label, true), )*
+                _ => ::core::unreachable!(),
+            },
             $crate::__select_has_default!($($default)*),
-            ::core::option::Option::None,
         );
         let _ = __goru_fired;
         $crate::__select_dispatch!(($([$label $res $body])*) ($($default)*))

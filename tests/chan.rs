@@ -416,6 +416,58 @@ fn select_picks_the_ready_case_and_reports_closed_channels() {
 }
 
 #[test]
+fn select_with_more_cases_than_fit_inline() {
+    // Twelve receive cases, a send case on a full channel and a never() case: more
+    // than the eight a select handles without allocating. Each round readies one
+    // channel; exactly that case must fire, with its value, whether it was ready
+    // before the select or arrives while the select waits.
+    let chans: Vec<_> = (0..12).map(|_| chan::bounded::<usize>(1)).collect();
+    let (full_tx, full_rx) = chan::bounded::<usize>(1);
+    full_tx.send(0).unwrap();
+    let never = chan::never::<usize>();
+    let r: Vec<_> = chans.iter().map(|(_, rx)| rx.clone()).collect();
+    runtime(2).run(move || {
+        for round in 0..240 {
+            let k = (round * 7) % 12;
+            let tx = chans[k].0.clone();
+            let late = round % 2 == 1;
+            let feeder = if late {
+                Some(goru::go(move || {
+                    goru::time::sleep(Duration::from_micros(200));
+                    tx.send(round).unwrap();
+                }))
+            } else {
+                tx.send(round).unwrap();
+                None
+            };
+            let (fired, got) = goru::select! {
+                recv(r[0]) -> v => (0, v),
+                recv(r[1]) -> v => (1, v),
+                recv(r[2]) -> v => (2, v),
+                recv(r[3]) -> v => (3, v),
+                recv(r[4]) -> v => (4, v),
+                recv(r[5]) -> v => (5, v),
+                recv(r[6]) -> v => (6, v),
+                recv(r[7]) -> v => (7, v),
+                send(full_tx, 99) -> _ => panic!("the channel is full"),
+                recv(never) -> _ => unreachable!(),
+                recv(r[8]) -> v => (8, v),
+                recv(r[9]) -> v => (9, v),
+                recv(r[10]) -> v => (10, v),
+                recv(r[11]) -> v => (11, v),
+            };
+            assert_eq!((fired, got), (k, Ok(round)), "round {round} (late: {late})");
+            if let Some(feeder) = feeder {
+                feeder.join().unwrap();
+            }
+        }
+    });
+    assert_eq!(full_rx.try_recv(), Ok(0), "the send case never fired");
+    // Nothing else was buffered; the sender went with the goroutine's closure.
+    assert_eq!(full_rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
 fn select_default_and_never() {
     let never = chan::never::<u8>();
     let (tx, rx) = chan::bounded::<u8>(0);

@@ -38,7 +38,10 @@ pub use error::{
 };
 pub use select::Select;
 #[doc(hidden)]
-pub use select::{run as __select_run, RecvCase as __RecvCase, SelectCase, SendCase as __SendCase};
+pub use select::{
+    run as __select_run, run_static as __select_run_static, RecvCase as __RecvCase, SelectCase,
+    SendCase as __SendCase,
+};
 
 use crate::park::{self, WaitReason};
 

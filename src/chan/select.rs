@@ -39,7 +39,7 @@ pub trait SelectCase {
     /// Lock this case's channel. Only called when `chan_addr` is Some.
     fn lock(&self) -> SpinGuard<'_>;
     /// Lock this case's channel alone and complete the case now if possible (the fast
-    /// path, one virtual call). With `busy_ok`, a channel whose lock is held is left
+    /// path: one virtual call, or none from `select!`). With `busy_ok`, a channel whose lock is held is left
     /// alone (`Attempt::Busy`) rather than waited for.
     fn try_alone(&self, busy_ok: bool) -> Attempt;
     /// Complete the case now if possible; `Some(wake)` if it fired.
@@ -105,6 +105,7 @@ pub struct RecvCase<'a, T> {
 
 impl<'a, T> RecvCase<'a, T> {
     /// Receive now if possible, with `chan`'s lock held (`st` is its state).
+    #[inline]
     fn complete_now(&self, chan: &Chan<T>, st: &mut State<T>) -> Option<Option<Completion>> {
         match chan.try_recv_locked(st) {
             Ok((v, woken)) => {
@@ -143,6 +144,7 @@ impl<T> SelectCase for RecvCase<'_, T> {
         self.chan.expect("never() is not locked").raw_lock()
     }
 
+    #[inline]
     fn try_alone(&self, busy_ok: bool) -> Attempt {
         match self.chan {
             // No lock taken on a channel that looks empty: its senders may be busy with it.
@@ -200,6 +202,7 @@ pub struct SendCase<'a, T> {
 
 impl<'a, T> SendCase<'a, T> {
     /// Send now if possible, with the channel's lock held (`st` is its state).
+    #[inline]
     fn complete_now(&self, st: &mut State<T>) -> Option<Option<Completion>> {
         // SAFETY: the slot is ours while we are not enqueued, which is the case
         // whenever a send is attempted.
@@ -247,6 +250,7 @@ impl<T> SelectCase for SendCase<'_, T> {
         self.chan.raw_lock()
     }
 
+    #[inline]
     fn try_alone(&self, busy_ok: bool) -> Attempt {
         if self.chan.looks_full() {
             return Attempt::NotReady;
@@ -333,6 +337,7 @@ fn random_u64() -> u64 {
 /// each index below `i + 1` is drawn from 32 fresh random bits by multiplication,
 /// which is uniform to within `i / 2^32`). A deterministic run takes its choices from
 /// its strategy instead, so that they replay.
+#[inline]
 fn shuffle(poll: &mut [usize]) {
     for (i, slot) in poll.iter_mut().enumerate() {
         *slot = i;
@@ -398,8 +403,6 @@ pub fn run(
     nonblocking: bool,
     deadline: Option<Instant>,
 ) -> Option<usize> {
-    crate::sched::preempt_point();
-    crate::sched::driver::switch_point("select");
     let n = cases.len();
     let mut poll_inline = [0usize; INLINE];
     let mut poll_heap = Vec::new();
@@ -409,26 +412,68 @@ pub fn run(
         poll_heap.resize(n, 0);
         &mut poll_heap
     };
+    match first_pass(poll, |i| cases[i].try_alone(true)) {
+        Ok(i) => Some(i),
+        Err(busy) => finish(cases, poll, busy, nonblocking, deadline),
+    }
+}
+
+/// `select!`'s entry: [`run`] without a deadline, but the first pass calls each case
+/// through `try_case`, which the macro writes as a `match` on the case index, so the
+/// attempt is dispatched statically and inlined at the call site. (The first pass is
+/// what almost every select that finds a case ready runs, and a virtual call and the
+/// frames around it were a third of its instructions.)
+#[doc(hidden)]
+#[inline(always)]
+pub fn run_static<const N: usize>(
+    cases: &[&dyn SelectCase; N],
+    try_case: impl Fn(usize) -> Attempt,
+    nonblocking: bool,
+) -> Option<usize> {
+    let mut poll = [0usize; N];
+    match first_pass(&mut poll, try_case) {
+        Ok(i) => Some(i),
+        Err(busy) => finish(cases, &poll, busy, nonblocking, None),
+    }
+}
+
+/// The fast path: draw the poll order into `poll`, then try each case in that order
+/// under its own channel's lock alone. A case found ready this way was ready at that
+/// moment, so the choice is as valid as under all the locks, and the common case
+/// (something is ready) costs one lock. A channel whose lock is held right now (its
+/// other side is busy with it on another core) is passed over for the next case.
+/// `Ok(case)` if one fired; otherwise `Err(whether any was passed over as busy)`.
+#[inline(always)]
+fn first_pass(poll: &mut [usize], try_case: impl Fn(usize) -> Attempt) -> Result<usize, bool> {
+    crate::sched::preempt_point();
+    crate::sched::driver::switch_point("select");
     // Poll order: a uniformly random permutation, so that among ready cases each is
     // equally likely to win.
     shuffle(poll);
-    // Fast path: try each case in poll order under its own channel's lock alone. A
-    // case found ready this way was ready at that moment, so the choice is as valid
-    // as under all the locks, and the common case (something is ready) costs one lock.
-    // A channel whose lock is held right now (its other side is busy with it on
-    // another core) is passed over for the next case, and tried again, waiting for
-    // its lock, only if no other case could proceed.
     let mut busy = false;
     for &i in poll.iter() {
-        match cases[i].try_alone(true) {
+        match try_case(i) {
             Attempt::Fired(woken) => {
                 wake(woken);
-                return Some(i);
+                return Ok(i);
             }
             Attempt::Busy => busy = true,
             Attempt::NotReady => {}
         }
     }
+    Err(busy)
+}
+
+/// The rest of a select whose first pass found nothing: if a case was passed over as
+/// busy, try again in poll order, this time waiting for each lock; then the slow path.
+#[inline(never)]
+fn finish(
+    cases: &[&dyn SelectCase],
+    poll: &[usize],
+    busy: bool,
+    nonblocking: bool,
+    deadline: Option<Instant>,
+) -> Option<usize> {
     if busy {
         for &i in poll.iter() {
             if let Attempt::Fired(woken) = cases[i].try_alone(false) {

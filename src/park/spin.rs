@@ -49,9 +49,9 @@ impl SpinLock {
                 .locked
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok())
-            // `then`, not `then_some`: a guard built eagerly on failure would unlock
-            // the holder's lock when dropped.
-            .then(|| SpinGuard { lock: self })
+        // `then`, not `then_some`: a guard built eagerly on failure would unlock
+        // the holder's lock when dropped.
+        .then(|| SpinGuard { lock: self })
     }
 
     #[cold]
