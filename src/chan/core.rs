@@ -271,8 +271,13 @@ impl<T> Chan<T> {
         }
     }
 
-    /// `send` on a full channel: queue, unlock, and wait for a receiver.
-    #[inline]
+    /// `send` on a full channel: queue, unlock, and wait for a receiver. Out of line, so
+    /// that `send`'s fast path keeps a small frame (this path's registers doubled its
+    /// instructions). `recv_wait` stays inline: a ping-pong round trip parks in it
+    /// twice, and every frame around a stack switch costs a mispredicted return, while
+    /// a rendezvous send meets a parked receiver and does not wait.
+    #[cold]
+    #[inline(never)]
     fn send_wait(
         &self,
         mut st: Locked<'_, T>,
