@@ -272,10 +272,11 @@ impl<T> Chan<T> {
     }
 
     /// `send` on a full channel: queue, unlock, and wait for a receiver. Out of line, so
-    /// that `send`'s fast path keeps a small frame (this path's registers doubled its
-    /// instructions). `recv_wait` stays inline: a ping-pong round trip parks in it
-    /// twice, and every frame around a stack switch costs a mispredicted return, while
-    /// a rendezvous send meets a parked receiver and does not wait.
+    /// that `send`'s fast path keeps a small frame: inlined, this path's registers cost
+    /// every buffered send 14 more instructions (51 instead of 37). The price is one
+    /// more frame around the stack switch of a send that does wait: a ping-pong pair
+    /// that settles into waiting in its sends takes 972 instead of 908 instructions a
+    /// round trip, with no change in time measurable on the 2-core VM.
     #[cold]
     #[inline(never)]
     fn send_wait(
