@@ -124,7 +124,7 @@ pub(crate) struct Goroutine {
     /// Guard page range and usable size of its stack, once it has one (owner only).
     pub(crate) stack_info: Cell<((usize, usize), usize)>,
     /// Its slot in the runtime's registry (`sched::registry`).
-    pub(crate) registry_slot: AtomicU32,
+    pub(crate) registry_slot: AtomicU64,
     /// Where and how it panicked, captured by the panic hook for the report.
     pub(crate) panic_info: Mutex<Option<PanicInfo>>,
     /// Asked to record its own backtrace at its park point (`diag::backtraces`).
@@ -169,7 +169,7 @@ impl GoRef {
             body: UnsafeCell::new(Body::Pending(body)),
             yielder: Cell::new(std::ptr::null()),
             stack_info: Cell::new(((0, 0), 0)),
-            registry_slot: AtomicU32::new(u32::MAX),
+            registry_slot: AtomicU64::new(u64::MAX),
             panic_info: Mutex::new(None),
             backtrace_request: AtomicBool::new(false),
             backtrace: Mutex::new(None),

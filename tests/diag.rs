@@ -208,6 +208,59 @@ fn detection_can_be_turned_off_for_thread_fed_programs() {
 }
 
 #[test]
+fn finished_goroutines_leave_the_dump_at_once() {
+    // Workers remove finished goroutines from the registry in batches; a dump must not
+    // show the ones still waiting in a batch, nor lose the live ones.
+    runtime(2).run(|| {
+        let (_tx, rx) = chan::bounded::<u32>(0);
+        let waiter = goru::go(move || rx.recv().map(|_| ()));
+        let finished: Vec<u64> = (0..50)
+            .map(|i| goru::go(move || i))
+            .map(|h| {
+                let id = h.id();
+                h.join().unwrap();
+                id
+            })
+            .collect();
+        let dump = goru::runtime::dump();
+        for id in finished {
+            assert!(
+                !dump.contains(&format!("goroutine {id} [")),
+                "finished goroutine {id} in\n{dump}"
+            );
+        }
+        assert!(block(&dump, 1).contains("[running]"), "{dump}");
+        assert!(
+            block(&dump, waiter.id()).contains("[chan receive, "),
+            "{dump}"
+        );
+        drop(waiter);
+    });
+}
+
+#[test]
+fn a_deadlock_right_after_many_goroutines_finished() {
+    // The finished goroutines may still sit in a worker's batch when everything else
+    // blocks: they must not hide the deadlock.
+    let (report, _) = deadlock_report(2, || {
+        let wg = WaitGroup::new();
+        for _ in 0..10 {
+            let wg = wg.clone();
+            wg.add(1);
+            goru::go(move || wg.done());
+        }
+        wg.wait();
+        let (tx, _rx) = chan::bounded::<u32>(0);
+        tx.send(1).unwrap();
+    });
+    assert!(block(&report, 1).contains("[chan send, "), "{report}");
+    assert!(
+        !report.contains("goroutine 2 ["),
+        "a finished goroutine: {report}"
+    );
+}
+
+#[test]
 fn the_dump_shows_state_reason_wait_time_and_spawn_site() {
     runtime(2).run(|| {
         let (_tx, rx) = chan::bounded::<u32>(0);

@@ -60,6 +60,7 @@ use crate::time::timers::{TimerAction, TimerKey, Timers};
 pub(crate) use idle::Idle;
 use poller::Poller;
 use registry::Registry;
+pub(crate) use registry::Unregister;
 use worker::WorkerSlot;
 
 /// Scheduling rounds between two looks at the global queue (Go uses 61 too).
@@ -152,7 +153,7 @@ impl Shared {
             threads: Mutex::new(Vec::new()),
             run_parker: Arc::new(ThreadParker::default()),
             failure: Mutex::new(None),
-            registry: Registry::new(),
+            registry: Registry::new(workers + MAX_SPARES + 1),
         }))
     }
 
@@ -239,9 +240,16 @@ impl Shared {
         live.max(0) as usize
     }
 
-    /// Called by the worker that ran `g` to completion, while it still holds `g`.
-    pub(crate) fn goroutine_finished(&self, g: &GoRef) {
-        self.registry.remove(g);
+    /// Called by the worker that ran `g` to completion, after marking it DONE: `g`
+    /// leaves the registry with the worker's next batch (`registry` module docs).
+    pub(crate) fn goroutine_finished(&self, g: GoRef, unregister: &mut Unregister) {
+        unregister.push(&self.registry, g);
+    }
+
+    /// Remove a worker's finished goroutines from the registry now (before it sleeps,
+    /// retires or stops, so that they are freed).
+    pub(crate) fn flush_finished(&self, unregister: &mut Unregister) {
+        unregister.flush(&self.registry);
     }
 
     /// A snapshot of every live goroutine, ordered by id.
@@ -308,11 +316,13 @@ impl Shared {
     ) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let g = GoRef::new(id, site, self, body);
-        self.registry.insert(&g);
+        let slot = self.local_slot();
+        // The spawner's own shard; plain threads share the last one.
+        self.registry
+            .insert(&g, slot.map_or(self.slots.len(), |s| s.index));
         if trace::enabled() {
             trace::record_create(self.id, self.current_lane(), id, site);
         }
-        let slot = self.local_slot();
         match slot {
             Some(slot) => slot.count_spawn(),
             None => {

@@ -18,7 +18,7 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use super::context;
 use super::queue::RunQueue;
-use super::{Shared, GLOBAL_POLL_INTERVAL};
+use super::{Shared, Unregister, GLOBAL_POLL_INTERVAL};
 
 use crate::diag::trace::{self, RunEnd};
 use crate::goroutine::{Body, GoRef, Goroutine, Switch};
@@ -180,6 +180,8 @@ struct Worker<'a> {
     inherit_slice: bool,
     /// Fruitless searches in a row (see `IDLE_SPINS`).
     idle_spins: u32,
+    /// Goroutines finished here, waiting to leave the registry together.
+    finished: Unregister,
 }
 
 /// How a goroutine's run ended, its state transition complete (for the workers and
@@ -225,6 +227,7 @@ impl<'a> DriverWorker<'a> {
                 round: 0,
                 inherit_slice: false,
                 idle_spins: 0,
+                finished: Unregister::default(),
             },
         }
     }
@@ -238,6 +241,8 @@ impl<'a> DriverWorker<'a> {
 
 impl Drop for DriverWorker<'_> {
     fn drop(&mut self) {
+        let worker = &mut self.worker;
+        worker.shared.flush_finished(&mut worker.finished);
         self.worker.shared.stacks.put_batch(&mut self.worker.stacks);
         context::set_current_worker(self.outer_worker.0, self.outer_worker.1);
         context::set_current_goroutine(self.outer_goroutine);
@@ -259,8 +264,10 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize) {
         round: 0,
         inherit_slice: false,
         idle_spins: 0,
+        finished: Unregister::default(),
     };
     worker.main_loop();
+    shared.flush_finished(&mut worker.finished);
     shared.stacks.put_batch(&mut worker.stacks);
     context::set_current_worker(std::ptr::null(), std::ptr::null());
 }
@@ -518,9 +525,9 @@ impl<'a> Worker<'a> {
                 self.shared.stacks.put_batch(&mut half);
             }
         }
-        self.shared.goroutine_finished(&g);
         self.slot.count_finish();
         g.set_done();
+        self.shared.goroutine_finished(g, &mut self.finished);
     }
 
     fn take_stack(&mut self) -> Stack {
@@ -544,6 +551,7 @@ impl<'a> Worker<'a> {
     /// Park until there may be work. On return the worker counts as searching.
     fn sleep(&mut self) {
         let (shared, slot) = (self.shared, self.slot);
+        shared.flush_finished(&mut self.finished);
         shared.idle.register_sleeper(self.index, self.searching);
         self.searching = false;
         let due_timer = shared
@@ -604,6 +612,7 @@ impl<'a> Worker<'a> {
     /// needed again. Returns false on shutdown.
     fn retire(&mut self) -> bool {
         let (shared, slot) = (self.shared, self.slot);
+        shared.flush_finished(&mut self.finished);
         {
             let _guard = shared.spares.lock().unwrap_or_else(|e| e.into_inner());
             if self.spare_still_needed() {
