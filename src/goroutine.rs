@@ -126,7 +126,8 @@ pub(crate) struct Goroutine {
     /// Its slot in the runtime's registry (`sched::registry`).
     pub(crate) registry_slot: AtomicU64,
     /// Where and how it panicked, captured by the panic hook for the report.
-    pub(crate) panic_info: Mutex<Option<PanicInfo>>,
+    /// Boxed: every goroutine carries the slot, few ever fill it.
+    pub(crate) panic_info: Mutex<Option<Box<PanicInfo>>>,
     /// Asked to record its own backtrace at its park point (`diag::backtraces`).
     pub(crate) backtrace_request: AtomicBool,
     /// The backtrace recorded on request, until the dump takes it.

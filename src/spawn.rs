@@ -40,7 +40,8 @@ struct JoinInner<T> {
     waiter: Option<Unparker>,
     handle_alive: bool,
     /// Where and how it panicked (from the panic hook), for an orphan report.
-    panic_info: Option<PanicInfo>,
+    /// Boxed: a handle is held for every goroutine not yet joined, and this is rare.
+    panic_info: Option<Box<PanicInfo>>,
 }
 
 impl<T> JoinState<T> {
@@ -117,7 +118,7 @@ impl<T> JoinState<T> {
         }
     }
 
-    fn report_orphan(&self, id: u64, payload: &(dyn Any + Send), info: Option<PanicInfo>) {
+    fn report_orphan(&self, id: u64, payload: &(dyn Any + Send), info: Option<Box<PanicInfo>>) {
         match &self.policy {
             OrphanPolicy::Scope(flag) => flag.store(true, Ordering::Release),
             OrphanPolicy::FailRuntime => {
@@ -165,10 +166,11 @@ pub(crate) fn install_panic_hook() {
                 if let Some(driver) = &g.runtime().driver {
                     // Inside goru::check the failure report tells it all, once.
                     let location = info.location().map(|l| l.to_string()).unwrap_or_default();
-                    *g.panic_info.lock().unwrap_or_else(|e| e.into_inner()) = Some(PanicInfo {
-                        location: location.clone(),
-                        backtrace: None,
-                    });
+                    *g.panic_info.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(Box::new(PanicInfo {
+                            location: location.clone(),
+                            backtrace: None,
+                        }));
                     driver.record_panic_location(g.id, location);
                     return;
                 }
@@ -179,7 +181,7 @@ pub(crate) fn install_panic_hook() {
                         location: info.location().map(|l| l.to_string()).unwrap_or_default(),
                         backtrace: Some(std::backtrace::Backtrace::force_capture()),
                     };
-                    *g.panic_info.lock().unwrap_or_else(|e| e.into_inner()) = Some(info);
+                    *g.panic_info.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(info));
                     return;
                 }
             }
@@ -188,7 +190,7 @@ pub(crate) fn install_panic_hook() {
     });
 }
 
-fn take_panic_info() -> Option<PanicInfo> {
+fn take_panic_info() -> Option<Box<PanicInfo>> {
     let g = goroutine::current_ptr()?;
     // SAFETY: the running goroutine is alive while it runs.
     let g = unsafe { &*g };
