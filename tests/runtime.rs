@@ -170,6 +170,44 @@ fn a_hog_on_one_worker_does_not_starve_a_queued_goroutine() {
 }
 
 #[test]
+fn sleepers_wake_on_time_while_their_worker_is_hogged() {
+    // A worker fires only its own timers while it is busy; those of a worker stuck in
+    // a goroutine that never yields are fired by the idle worker or the monitor. The
+    // hog spins for 600 ms after its sleepers (some of which ran on its worker, so
+    // their timers are in its heap) asked for 20 ms.
+    let lateness = runtime(2).run(|| {
+        let hog = goru::go(|| {
+            let start = Instant::now();
+            let sleepers: Vec<_> = (0..16)
+                .map(|_| {
+                    goru::go(move || {
+                        goru::time::sleep(Duration::from_millis(20));
+                        start.elapsed()
+                    })
+                })
+                .collect();
+            for _ in 0..32 {
+                goru::yield_now(); // let the queued sleepers run here and park
+            }
+            while start.elapsed() < Duration::from_millis(600) {
+                std::hint::spin_loop();
+            }
+            sleepers
+        });
+        let sleepers = hog.join().unwrap();
+        sleepers
+            .into_iter()
+            .map(|s| s.join().unwrap())
+            .max()
+            .unwrap()
+    });
+    assert!(
+        lateness < Duration::from_millis(400),
+        "a sleeper woke only after {lateness:?}, when the hog let go"
+    );
+}
+
+#[test]
 fn a_channel_ping_pong_pair_does_not_starve_a_queued_goroutine() {
     // On one worker, two goroutines handing a value back and forth keep readying each
     // other into `runnext`, so neither ever waits in the queue. Their shared time slice

@@ -55,7 +55,7 @@ use crate::diag::trace;
 use crate::goroutine::GoRef;
 use crate::park::ThreadParker;
 use crate::stack::StackPool;
-use crate::time::timers::{TimerAction, TimerKey, Timers};
+use crate::time::timers::{FiredFlag, TimerAction, TimerKey, Timers};
 
 pub(crate) use idle::Idle;
 use poller::Poller;
@@ -65,6 +65,10 @@ use worker::WorkerSlot;
 
 /// Scheduling rounds between two looks at the global queue (Go uses 61 too).
 pub(crate) const GLOBAL_POLL_INTERVAL: u32 = 61;
+
+/// How far the clock moves before a worker refreshes [`Shared::coarse_nanos`] (readers
+/// want it "a few ms stale at most").
+const COARSE_STEP_NANOS: u64 = 100_000;
 
 /// Spare workers that may run while others are stuck, beyond the configured count.
 const MAX_SPARES: usize = 64;
@@ -444,9 +448,33 @@ impl Shared {
         if self.timers.next_deadline().is_none() {
             return 0;
         }
-        let now = self.now_nanos();
-        self.coarse_now.store(now, Ordering::Relaxed);
+        let now = self.read_clock();
         self.timers.fire_due(now)
+    }
+
+    /// Fire the due timers of worker `index`'s own heap only (Go's `checkTimers` on
+    /// its own P): a busy worker leaves the other heaps, and their locks and lines, to
+    /// their owners, to idle workers and to the monitor.
+    pub(crate) fn fire_own_timers(&self, index: usize) -> usize {
+        if !self.timers.has_due_in(index, u64::MAX - 1) {
+            return 0; // no timer at all: no clock read either
+        }
+        let now = self.read_clock();
+        if !self.timers.has_due_in(index, now) {
+            return 0;
+        }
+        self.timers.fire_due_in(index, now)
+    }
+
+    /// The clock, refreshing the coarse mirror when it has moved on by a tick's tenth:
+    /// every worker reads the clock here, and a store each time would move the
+    /// mirror's line between them at every look at the timers.
+    fn read_clock(&self) -> u64 {
+        let now = self.now_nanos();
+        if now.saturating_sub(self.coarse_now.load(Ordering::Relaxed)) >= COARSE_STEP_NANOS {
+            self.coarse_now.store(now, Ordering::Relaxed);
+        }
+        now
     }
 
     /// The clock as last read by the scheduler or monitor: cheap, a few ms stale at most.
@@ -466,6 +494,16 @@ impl Shared {
             self.wake_timer_keeper();
         }
         key
+    }
+
+    /// [`add_timer`](Self::add_timer) for a timer nobody will stop (a sleep).
+    pub(crate) fn add_unstoppable_timer(&self, deadline: u64, action: TimerAction) -> FiredFlag {
+        let hint = self.local_slot().map_or(0, |s| s.index);
+        let (fired, earliest) = self.timers.add_unstoppable(hint, deadline, action);
+        if earliest {
+            self.wake_timer_keeper();
+        }
+        fired
     }
 }
 

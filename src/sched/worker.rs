@@ -314,7 +314,7 @@ impl<'a> Worker<'a> {
         let (shared, slot) = (self.shared, self.slot);
         self.round = self.round.wrapping_add(1);
         if self.round % GLOBAL_POLL_INTERVAL == 0 {
-            shared.fire_timers();
+            shared.fire_own_timers(self.index);
             if let Some(g) = shared.pop_global(&slot.queue) {
                 self.inherit_slice = false;
                 return Some(g);
@@ -333,7 +333,9 @@ impl<'a> Worker<'a> {
         if let Some(g) = slot.queue.pop() {
             return Some(g);
         }
-        if shared.fire_timers() > 0 {
+        // Out of local work: our own timers first, then everyone's (Go looks at other
+        // P's timers only when it would steal).
+        if shared.fire_own_timers(self.index) > 0 || shared.fire_timers() > 0 {
             if let Some(g) = slot.take_next().or_else(|| slot.queue.pop()) {
                 return Some(g);
             }

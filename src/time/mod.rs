@@ -57,7 +57,7 @@ pub fn sleep(d: Duration) {
     let deadline = rt
         .now_nanos()
         .saturating_add(d.as_nanos().min(u64::MAX as u128) as u64);
-    let timer = rt.add_timer(
+    let timer = rt.add_unstoppable_timer(
         deadline,
         TimerAction::Unpark(park::Unparker::Goroutine(g.clone())),
     );

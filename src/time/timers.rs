@@ -65,6 +65,16 @@ impl TimerNode {
     }
 }
 
+/// Whether a timer added with [`Timers::add_unstoppable`] has fired.
+pub(crate) struct FiredFlag(Arc<TimerNode>);
+
+impl FiredFlag {
+    /// Whether the timer has fired (its action has run or is running).
+    pub(crate) fn has_fired(&self) -> bool {
+        self.0.state.load(Ordering::Acquire) == FIRED
+    }
+}
+
 /// A handle on one scheduled timer.
 pub(crate) struct TimerKey {
     node: Arc<TimerNode>,
@@ -88,6 +98,7 @@ impl TimerKey {
     }
 
     /// Whether the timer has fired (its action has run or is running).
+    #[cfg(test)]
     pub(crate) fn has_fired(&self) -> bool {
         self.node.state.load(Ordering::Acquire) == FIRED
     }
@@ -214,8 +225,41 @@ impl Timers {
     /// Schedule `action` at `deadline` in heap `hint` (the calling worker's index).
     /// Returns its key and whether it is now the earliest timer of all.
     pub(crate) fn add(&self, hint: usize, deadline: u64, action: TimerAction) -> (TimerKey, bool) {
-        let earliest = self.next_deadline().is_none_or(|n| deadline < n);
         let heap = &self.heaps[hint % self.heaps.len()];
+        let (node, earliest) = self.add_node(heap, deadline, action);
+        (
+            TimerKey {
+                node,
+                heap: heap.clone(),
+            },
+            earliest,
+        )
+    }
+
+    /// [`add`](Timers::add) for a timer that is never stopped (a sleep): the handle
+    /// only tells whether it fired, and holds no reference to the heap, whose count
+    /// every worker's sleepers would otherwise bump and drop.
+    pub(crate) fn add_unstoppable(
+        &self,
+        hint: usize,
+        deadline: u64,
+        action: TimerAction,
+    ) -> (FiredFlag, bool) {
+        let heap = &self.heaps[hint % self.heaps.len()];
+        let (node, earliest) = self.add_node(heap, deadline, action);
+        (FiredFlag(node), earliest)
+    }
+
+    fn add_node(
+        &self,
+        heap: &TimerHeap,
+        deadline: u64,
+        action: TimerAction,
+    ) -> (Arc<TimerNode>, bool) {
+        // Not before this heap's own earliest: certainly not the earliest of all, and
+        // the other heaps' mirrors (other workers' lines) need not be read.
+        let earliest = deadline < heap.next.load(Ordering::Acquire)
+            && self.next_deadline().is_none_or(|n| deadline < n);
         let node = Arc::new(TimerNode {
             state: AtomicU8::new(PENDING),
             action: UnsafeCell::new(Some(action)),
@@ -232,13 +276,7 @@ impl Timers {
             heap.next.store(deadline, Ordering::Release);
         }
         drop(h);
-        (
-            TimerKey {
-                node,
-                heap: heap.clone(),
-            },
-            earliest,
-        )
+        (node, earliest)
     }
 
     /// Run the action of the earliest timer due at `now` (the deterministic driver
@@ -269,6 +307,24 @@ impl Timers {
         for heap in self.heaps.iter() {
             heap.take_due(now, &mut due, usize::MAX);
         }
+        let fired = due.len();
+        due.into_iter().for_each(TimerAction::run);
+        fired
+    }
+
+    /// Whether heap `index` (a worker's own) has a timer due at `now`: one load.
+    pub(crate) fn has_due_in(&self, index: usize, now: u64) -> bool {
+        self.heaps[index % self.heaps.len()]
+            .next
+            .load(Ordering::Acquire)
+            <= now
+    }
+
+    /// [`fire_due`](Timers::fire_due) for heap `index` alone (a worker's own, which
+    /// no other worker is then made to share).
+    pub(crate) fn fire_due_in(&self, index: usize, now: u64) -> usize {
+        let mut due = Vec::new();
+        self.heaps[index % self.heaps.len()].take_due(now, &mut due, usize::MAX);
         let fired = due.len();
         due.into_iter().for_each(TimerAction::run);
         fired
