@@ -23,8 +23,14 @@ use std::sync::Mutex;
 use crate::goroutine::{GoRef, Goroutine, DONE};
 
 pub(crate) struct Registry {
-    shards: Box<[Mutex<Slab>]>,
+    shards: Box<[Shard]>,
 }
+
+/// One shard, alone in its pair of cache lines: a worker spawning into its own shard
+/// must not share a line with the next worker's.
+#[repr(align(128))]
+#[derive(Default)]
+struct Shard(Mutex<Slab>);
 
 #[derive(Default)]
 struct Slab {
@@ -49,14 +55,15 @@ impl Registry {
     /// A registry with `shards` shards (the spawner picks one by its worker index).
     pub(crate) fn new(shards: usize) -> Registry {
         Registry {
-            shards: (0..shards.max(1))
-                .map(|_| Mutex::new(Slab::default()))
-                .collect(),
+            shards: (0..shards.max(1)).map(|_| Shard::default()).collect(),
         }
     }
 
     fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, Slab> {
-        self.shards[shard].lock().unwrap_or_else(|e| e.into_inner())
+        self.shards[shard]
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Register `g` in shard `shard` (taken modulo the shard count).
