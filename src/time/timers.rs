@@ -2,11 +2,13 @@
 //!
 //! Each regular worker owns one heap (Go's per-P timers): a goroutine adds its timers to
 //! the heap of the worker it runs on, so workers do not contend for one lock; timers
-//! added from other threads go to heap 0. Every worker fires every heap's due timers
-//! from its scheduling loop, the idle worker that holds the "timer keeper" role sleeps
-//! only until the earliest deadline of all heaps, and the monitor thread fires timers
-//! that are overdue because every worker is busy. Each heap mirrors its earliest
-//! deadline in an atomic, so checking for due timers takes no lock.
+//! added from other threads go to heap 0. A busy worker fires its own heap's due timers
+//! from its scheduling loop; a worker out of work fires every heap's (Go's
+//! `checkTimers`: another P's timers are looked at only when stealing), the idle
+//! worker that holds the "timer keeper" role sleeps only until the earliest deadline
+//! of all heaps, and the monitor thread fires timers that are overdue because every
+//! worker is busy. Each heap mirrors its earliest deadline in an atomic, so checking
+//! for due timers takes no lock.
 //!
 //! A node's action is owned by whoever moves it out of `PENDING` (to `FIRED` or
 //! `STOPPED`) with a CAS; that CAS is the only synchronisation the action needs.
