@@ -55,7 +55,7 @@ use crate::diag::trace;
 use crate::goroutine::GoRef;
 use crate::park::ThreadParker;
 use crate::stack::StackPool;
-use crate::time::timers::{FiredFlag, TimerAction, TimerKey, Timers};
+use crate::time::timers::{StackTimer, TimerAction, TimerKey, Timers};
 
 pub(crate) use idle::Idle;
 use poller::Poller;
@@ -496,14 +496,16 @@ impl Shared {
         key
     }
 
-    /// [`add_timer`](Self::add_timer) for a timer nobody will stop (a sleep).
-    pub(crate) fn add_unstoppable_timer(&self, deadline: u64, action: TimerAction) -> FiredFlag {
+    /// [`add_timer`](Self::add_timer) for a timer in its waiter's frame (a sleep).
+    ///
+    /// # Safety
+    /// As [`Timers::add_on_stack`]: `timer` stays put until it has fired.
+    pub(crate) unsafe fn add_stack_timer(&self, deadline: u64, timer: &StackTimer) {
         let hint = self.local_slot().map_or(0, |s| s.index);
-        let (fired, earliest) = self.timers.add_unstoppable(hint, deadline, action);
-        if earliest {
+        // SAFETY: per our contract.
+        if unsafe { self.timers.add_on_stack(hint, deadline, timer) } {
             self.wake_timer_keeper();
         }
-        fired
     }
 }
 

@@ -57,10 +57,11 @@ pub fn sleep(d: Duration) {
     let deadline = rt
         .now_nanos()
         .saturating_add(d.as_nanos().min(u64::MAX as u128) as u64);
-    let timer = rt.add_unstoppable_timer(
-        deadline,
-        TimerAction::Unpark(park::Unparker::Goroutine(g.clone())),
-    );
+    let timer = timers::StackTimer::new(TimerAction::Unpark(park::Unparker::Goroutine(g.clone())));
+    // SAFETY: `timer` stays in this frame, unmoved, until it has fired: the loop below
+    // is the only way out, and a parked goroutine's stack outlives it even when its
+    // runtime abandons it.
+    unsafe { rt.add_stack_timer(deadline, &timer) };
     while !timer.has_fired() {
         park::park(WaitReason::Sleep);
     }

@@ -10,8 +10,12 @@
 //! worker is busy. Each heap mirrors its earliest deadline in an atomic, so checking
 //! for due timers takes no lock.
 //!
-//! A node's action is owned by whoever moves it out of `PENDING` (to `FIRED` or
-//! `STOPPED`) with a CAS; that CAS is the only synchronisation the action needs.
+//! A node's action is owned by whoever moves it out of `PENDING` with a CAS (to
+//! `CLAIMED`); that CAS is the only synchronisation the action needs. The winner takes
+//! the action and only then publishes `FIRED` or `STOPPED`, touching the node no more:
+//! so a node may live on the stack of a goroutine that waits for `FIRED` before it
+//! returns (a [`StackTimer`], what `sleep` uses: no allocation, no reference counts).
+//! The action (an unpark) runs after that, with a reference of its own.
 //!
 //! A stopped timer stays in its heap, marked, and is dropped when it surfaces or when
 //! stopped timers outnumber live ones (the heap is then rebuilt), so cancelling many
@@ -28,6 +32,8 @@ use crate::park::Unparker;
 const PENDING: u8 = 0;
 const FIRED: u8 = 1;
 const STOPPED: u8 = 2;
+/// Taken out of PENDING; the action is being moved out (module docs).
+const CLAIMED: u8 = 3;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {
@@ -57,25 +63,74 @@ struct TimerNode {
 unsafe impl Sync for TimerNode {}
 
 impl TimerNode {
-    /// Move out of PENDING into `to`; on success, the action is ours.
+    fn new(action: TimerAction) -> TimerNode {
+        TimerNode {
+            state: AtomicU8::new(PENDING),
+            action: UnsafeCell::new(Some(action)),
+        }
+    }
+
+    /// Move out of PENDING into `to` (FIRED or STOPPED); on success, the action is
+    /// ours. After the final store nothing here touches the node (module docs).
     fn claim(&self, to: u8) -> Option<TimerAction> {
         self.state
-            .compare_exchange(PENDING, to, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(PENDING, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
             .ok()?;
         // SAFETY: the successful CAS makes us the action's only user (module docs).
-        unsafe { (*self.action.get()).take() }
+        let action = unsafe { (*self.action.get()).take() };
+        self.state.store(to, Ordering::Release);
+        action
+    }
+
+    fn has_fired(&self) -> bool {
+        self.state.load(Ordering::Acquire) == FIRED
     }
 }
 
-/// Whether a timer added with [`Timers::add_unstoppable`] has fired.
-pub(crate) struct FiredFlag(Arc<TimerNode>);
+/// A timer that lives in its waiter's stack frame, for a wait that never stops it
+/// (`sleep`): added with [`Timers::add_on_stack`], it must stay where it is until
+/// [`has_fired`](StackTimer::has_fired).
+pub(crate) struct StackTimer {
+    node: TimerNode,
+}
 
-impl FiredFlag {
-    /// Whether the timer has fired (its action has run or is running).
+impl StackTimer {
+    pub(crate) fn new(action: TimerAction) -> StackTimer {
+        StackTimer {
+            node: TimerNode::new(action),
+        }
+    }
+
+    /// Whether the timer has fired: once true, no heap refers to it any more.
     pub(crate) fn has_fired(&self) -> bool {
-        self.0.state.load(Ordering::Acquire) == FIRED
+        self.node.has_fired()
     }
 }
+
+/// How a heap entry reaches its node.
+enum NodeRef {
+    /// Shared with a [`TimerKey`].
+    Counted(Arc<TimerNode>),
+    /// A [`StackTimer`], alive and unmoved until it has fired (the contract of
+    /// [`Timers::add_on_stack`]); the entry leaves the heap when it fires.
+    OnStack(std::ptr::NonNull<TimerNode>),
+}
+
+impl std::ops::Deref for NodeRef {
+    type Target = TimerNode;
+    fn deref(&self) -> &TimerNode {
+        match self {
+            NodeRef::Counted(node) => node,
+            // SAFETY: per `add_on_stack`'s contract the node outlives its entry (which
+            // is popped, under the heap lock, by the claim that fires it).
+            NodeRef::OnStack(node) => unsafe { node.as_ref() },
+        }
+    }
+}
+
+// SAFETY: a node is Sync (see TimerNode); the stack pointer is only dereferenced under
+// the heap's lock or by the claim's winner, while the node is alive (NodeRef::OnStack).
+unsafe impl Send for NodeRef {}
 
 /// A handle on one scheduled timer.
 pub(crate) struct TimerKey {
@@ -102,14 +157,14 @@ impl TimerKey {
     /// Whether the timer has fired (its action has run or is running).
     #[cfg(test)]
     pub(crate) fn has_fired(&self) -> bool {
-        self.node.state.load(Ordering::Acquire) == FIRED
+        self.node.has_fired()
     }
 }
 
 struct Entry {
     deadline: u64,
     seq: u64,
-    node: Arc<TimerNode>,
+    node: NodeRef,
 }
 
 impl PartialEq for Entry {
@@ -228,7 +283,8 @@ impl Timers {
     /// Returns its key and whether it is now the earliest timer of all.
     pub(crate) fn add(&self, hint: usize, deadline: u64, action: TimerAction) -> (TimerKey, bool) {
         let heap = &self.heaps[hint % self.heaps.len()];
-        let (node, earliest) = self.add_node(heap, deadline, action);
+        let node = Arc::new(TimerNode::new(action));
+        let earliest = self.push(heap, deadline, NodeRef::Counted(node.clone()));
         (
             TimerKey {
                 node,
@@ -238,47 +294,41 @@ impl Timers {
         )
     }
 
-    /// [`add`](Timers::add) for a timer that is never stopped (a sleep): the handle
-    /// only tells whether it fired, and holds no reference to the heap, whose count
-    /// every worker's sleepers would otherwise bump and drop.
-    pub(crate) fn add_unstoppable(
+    /// Schedule `timer` at `deadline` in heap `hint`, without a key (it cannot be
+    /// stopped) or an allocation; returns whether it is now the earliest of all.
+    ///
+    /// # Safety
+    /// `timer` stays alive and at its address until its `has_fired` returns true (the
+    /// heap refers to it until then).
+    pub(crate) unsafe fn add_on_stack(
         &self,
         hint: usize,
         deadline: u64,
-        action: TimerAction,
-    ) -> (FiredFlag, bool) {
+        timer: &StackTimer,
+    ) -> bool {
         let heap = &self.heaps[hint % self.heaps.len()];
-        let (node, earliest) = self.add_node(heap, deadline, action);
-        (FiredFlag(node), earliest)
+        self.push(heap, deadline, NodeRef::OnStack((&timer.node).into()))
     }
 
-    fn add_node(
-        &self,
-        heap: &TimerHeap,
-        deadline: u64,
-        action: TimerAction,
-    ) -> (Arc<TimerNode>, bool) {
+    /// Put `node` in `heap`; returns whether it is now the earliest timer of all.
+    fn push(&self, heap: &TimerHeap, deadline: u64, node: NodeRef) -> bool {
         // Not before this heap's own earliest: certainly not the earliest of all, and
         // the other heaps' mirrors (other workers' lines) need not be read.
         let earliest = deadline < heap.next.load(Ordering::Acquire)
             && self.next_deadline().is_none_or(|n| deadline < n);
-        let node = Arc::new(TimerNode {
-            state: AtomicU8::new(PENDING),
-            action: UnsafeCell::new(Some(action)),
-        });
         let mut h = heap.heap.lock().unwrap_or_else(|e| e.into_inner());
         h.seq += 1;
         let seq = h.seq;
         h.entries.push(Entry {
             deadline,
             seq,
-            node: node.clone(),
+            node,
         });
         if deadline < heap.next.load(Ordering::Relaxed) {
             heap.next.store(deadline, Ordering::Release);
         }
         drop(h);
-        (node, earliest)
+        earliest
     }
 
     /// Run the action of the earliest timer due at `now` (the deterministic driver
@@ -366,6 +416,33 @@ mod tests {
         fired.sort();
         assert_eq!(fired, vec![10, 20, 30]);
         assert_eq!(timers.next_deadline(), None);
+    }
+
+    #[test]
+    fn a_stack_timer_fires_once_and_leaves_the_heap() {
+        let timers = Timers::new(2);
+        let count = Arc::new(AtomicUsize::new(0));
+        let c = count.clone();
+        let timer = StackTimer::new(call(move || {
+            c.fetch_add(1, Ordering::Relaxed);
+        }));
+        let (_key, _) = timers.add(1, 80, call(|| {}));
+        // SAFETY: `timer` lives to the end of the test, past its firing.
+        let earliest = unsafe { timers.add_on_stack(1, 50, &timer) };
+        assert!(earliest, "before the keyed timer");
+        assert!(!timer.has_fired());
+        assert_eq!(timers.fire_due(49), 0);
+        assert_eq!(timers.fire_due(50), 1);
+        assert!(timer.has_fired());
+        assert_eq!(count.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            timers.next_deadline(),
+            Some(80),
+            "only the keyed timer is left"
+        );
+        assert_eq!(timers.fire_due(100), 1);
+        assert_eq!(count.load(Ordering::Relaxed), 1, "fired once");
+        assert_eq!(timers.pending(), 0);
     }
 
     #[test]
