@@ -39,8 +39,8 @@ pub trait SelectCase {
     /// Lock this case's channel. Only called when `chan_addr` is Some.
     fn lock(&self) -> SpinGuard<'_>;
     /// Lock this case's channel alone and complete the case now if possible (the fast
-    /// path: one virtual call, or none from `select!`). With `busy_ok`, a channel whose lock is held is left
-    /// alone (`Attempt::Busy`) rather than waited for.
+    /// path: one virtual call, or none from `select!`). With `busy_ok`, a channel whose
+    /// lock is held is left alone (`Attempt::Busy`) rather than waited for.
     fn try_alone(&self, busy_ok: bool) -> Attempt;
     /// Complete the case now if possible; `Some(wake)` if it fired.
     ///
