@@ -287,6 +287,41 @@ fn waitgroup_is_reusable_and_panics_below_zero() {
 }
 
 #[test]
+fn waitgroup_waiters_race_the_last_done_without_losing_a_wake_up() {
+    // The counter is an atomic and waiters check it again under the wait list's lock:
+    // goroutine and thread waiters arriving while the last `done`s run must all return.
+    // A lost wake-up would end the run with a deadlock report.
+    runtime(2).run(|| {
+        for round in 0..2000 {
+            let wg = WaitGroup::new();
+            wg.add(3);
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let wg = wg.clone();
+                    goru::go(move || wg.wait())
+                })
+                .collect();
+            let thread_waiter = (round % 100 == 0).then(|| {
+                let wg = wg.clone();
+                std::thread::spawn(move || wg.wait())
+            });
+            for _ in 0..3 {
+                let wg = wg.clone();
+                goru::go(move || wg.done());
+            }
+            wg.wait();
+            assert_eq!(wg.count(), 0, "round {round}");
+            for w in waiters {
+                w.join().unwrap();
+            }
+            if let Some(t) = thread_waiter {
+                goru::blocking(|| t.join().unwrap());
+            }
+        }
+    });
+}
+
+#[test]
 fn once_runs_once_for_1000_goroutines() {
     runtime(4).run(|| {
         let once = Arc::new(Once::new());

@@ -1,5 +1,12 @@
 //! `WaitGroup`: wait for a collection of goroutines to finish (Go's `sync.WaitGroup`).
+//!
+//! The counter is an atomic, so `add` and `done` are one read-modify-write each (Go's
+//! `state` word); the wait list's lock is taken only by waiters and by the `done`
+//! that brings the counter to zero. A waiter checks the counter again under that lock
+//! before it queues, and the last `done` decrements before it takes the lock to wake
+//! the queue: either the waiter sees zero or it is queued when the wake-up comes.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::park::waitlist::{WaitList, Waiter};
@@ -27,7 +34,13 @@ use crate::park::WaitReason;
 /// ```
 #[derive(Clone, Default)]
 pub struct WaitGroup {
-    inner: Arc<WaitList<usize>>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    count: AtomicUsize,
+    waiters: WaitList<()>,
 }
 
 impl WaitGroup {
@@ -52,7 +65,7 @@ impl WaitGroup {
     /// ```
     pub fn add(&self, n: usize) {
         crate::sched::driver::switch_point("sync.WaitGroup.Add");
-        *self.inner.lock().state() += n;
+        self.inner.count.fetch_add(n, Ordering::AcqRel);
     }
 
     /// Subtract one; wakes the waiters when the counter reaches zero.
@@ -61,31 +74,32 @@ impl WaitGroup {
     /// With Go's message `sync: negative WaitGroup counter` if it is already zero.
     pub fn done(&self) {
         crate::sched::driver::switch_point("sync.WaitGroup.Done");
-        let mut list = self.inner.lock();
-        let count = list.state();
-        if *count == 0 {
-            drop(list);
-            panic!("sync: negative WaitGroup counter");
-        }
-        *count -= 1;
-        if *count == 0 {
-            list.signal_all(1);
+        let count = &self.inner.count;
+        let before = count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1))
+            .unwrap_or_else(|_| panic!("sync: negative WaitGroup counter"));
+        if before == 1 {
+            // Decremented first, then locked: see the module docs.
+            self.inner.waiters.lock().signal_all(1);
         }
     }
 
     /// Park until the counter is zero.
     pub fn wait(&self) {
         crate::sched::driver::switch_point("sync.WaitGroup.Wait");
-        let mut list = self.inner.lock();
-        if *list.state() == 0 {
+        if self.inner.count.load(Ordering::Acquire) == 0 {
             return;
+        }
+        let list = self.inner.waiters.lock();
+        if self.inner.count.load(Ordering::Acquire) == 0 {
+            return; // the last `done` came before we locked (module docs)
         }
         list.wait(&Waiter::new(0), WaitReason::WaitGroupWait);
     }
 
     /// The counter's current value.
     pub fn count(&self) -> usize {
-        *self.inner.lock().state()
+        self.inner.count.load(Ordering::Acquire)
     }
 }
 
