@@ -81,13 +81,15 @@ struct CancelNode {
     /// registered with its nearest cancellable ancestor).
     parent: Context,
     deadline: Option<Instant>,
-    done: Receiver<()>,
+    /// Made on the first `done()` (as Go's `Done`), so that a context nobody selects on
+    /// costs no channel.
+    done: OnceLock<Receiver<()>>,
     state: Mutex<CancelState>,
 }
 
 struct CancelState {
     err: Option<ContextError>,
-    /// Dropping it closes `done`.
+    /// Dropping it closes `done`; None until `done` is made, and once cancelled.
     done_tx: Option<Sender<()>>,
     children: Vec<(u64, Weak<Node>)>,
     timer: Option<TimerKey>,
@@ -221,7 +223,6 @@ pub fn with_value<V: Send + Sync + 'static>(parent: &Context, v: V) -> Context {
 }
 
 fn new_cancel_node(parent: &Context, own_deadline: Option<Instant>) -> (Context, CancelFn) {
-    let (done_tx, done) = chan::bounded(0);
     let ancestor = parent.cancel_ancestor();
     let deadline = match (own_deadline, parent.deadline()) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -232,10 +233,10 @@ fn new_cancel_node(parent: &Context, own_deadline: Option<Instant>) -> (Context,
         id,
         parent: parent.clone(),
         deadline,
-        done,
+        done: OnceLock::new(),
         state: Mutex::new(CancelState {
             err: None,
-            done_tx: Some(done_tx),
+            done_tx: None,
             children: Vec::new(),
             timer: None,
             watchers: Vec::new(),
@@ -260,39 +261,60 @@ fn new_cancel_node(parent: &Context, own_deadline: Option<Instant>) -> (Context,
 /// Cancel `node` and its subtree with `err` (first cancellation wins). Iterative, so a
 /// deep chain of contexts cannot overflow a goroutine's stack.
 fn cancel_node(node: &Arc<Node>, err: ContextError) {
-    let mut pending = vec![node.clone()];
+    // The subtree below the first node, if any: no allocation for a leaf.
+    let mut pending = cancel_one(node, err);
     while let Some(node) = pending.pop() {
-        let Node::Cancel(c) = &*node else { continue };
-        let (children, timer, done_tx, watchers) = {
-            let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
-            if st.err.is_some() {
-                continue;
-            }
-            st.err = Some(err);
-            (
-                std::mem::take(&mut st.children),
-                st.timer.take(),
-                st.done_tx.take(),
-                std::mem::take(&mut st.watchers),
-            )
-        };
-        for (_, waiter) in watchers {
-            waiter.unpark();
-        }
-        if let Some(t) = timer {
-            t.stop();
-        }
-        drop(done_tx); // closes `done`: every receiver, in select or not, wakes
-        pending.extend(
-            children
-                .into_iter()
-                .filter_map(|(_, child)| child.upgrade()),
-        );
-        c.detach_from_parent();
+        pending.extend(cancel_one(&node, err));
     }
 }
 
+/// Cancel `node` alone (if it is not already); returns its children, to cancel next.
+fn cancel_one(node: &Node, err: ContextError) -> Vec<Arc<Node>> {
+    let Node::Cancel(c) = node else {
+        return Vec::new();
+    };
+    let (children, timer, done_tx, watchers) = {
+        let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.err.is_some() {
+            return Vec::new();
+        }
+        st.err = Some(err);
+        (
+            std::mem::take(&mut st.children),
+            st.timer.take(),
+            st.done_tx.take(),
+            std::mem::take(&mut st.watchers),
+        )
+    };
+    for (_, waiter) in watchers {
+        waiter.unpark();
+    }
+    if let Some(t) = timer {
+        t.stop();
+    }
+    drop(done_tx); // closes `done`: every receiver, in select or not, wakes
+    c.detach_from_parent();
+    children
+        .into_iter()
+        .filter_map(|(_, child)| child.upgrade())
+        .collect()
+}
+
 impl CancelNode {
+    /// The `done` receiver, made now if this is the first call. Its sender goes where
+    /// `cancel_node` will drop it, under the state lock; made after the cancellation,
+    /// it is dropped at once, so the receiver starts closed.
+    fn done_channel(&self) -> &Receiver<()> {
+        self.done.get_or_init(|| {
+            let (tx, rx) = chan::bounded(0);
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if st.err.is_none() {
+                st.done_tx = Some(tx);
+            }
+            rx
+        })
+    }
+
     fn detach_from_parent(&self) {
         if let Some(ancestor) = self.parent.cancel_ancestor() {
             if let Node::Cancel(p) = &*ancestor {
@@ -357,7 +379,7 @@ impl Context {
     pub fn done(&self) -> Receiver<()> {
         match &*self.node {
             Node::Background => chan::never(),
-            Node::Cancel(c) => c.done.clone(),
+            Node::Cancel(c) => c.done_channel().clone(),
             Node::Value { parent, .. } => parent.done(),
         }
     }

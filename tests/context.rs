@@ -153,6 +153,33 @@ fn a_deep_chain_cancels_without_overflowing_the_stack() {
 }
 
 #[test]
+fn done_asked_for_before_during_or_after_the_cancellation_closes() {
+    // `done` is made on first use: made after the cancellation it starts closed, and
+    // made while another goroutine cancels it closes too (or starts closed).
+    runtime(2).run(|| {
+        let (ctx, cancel) = context::with_cancel(&context::background());
+        cancel.cancel();
+        assert_eq!(ctx.done().try_recv(), Err(chan::TryRecvError::Closed));
+
+        let (ctx, cancel) = context::with_cancel(&context::background());
+        let done = ctx.done();
+        assert_eq!(done.try_recv(), Err(chan::TryRecvError::Empty));
+        cancel.cancel();
+        assert_eq!(done.try_recv(), Err(chan::TryRecvError::Closed));
+
+        for round in 0..500 {
+            let (ctx, cancel) = context::with_cancel(&context::background());
+            let child = context::with_value(&ctx, round);
+            let waiter = goru::go(move || child.done().recv());
+            let canceller = goru::go(move || cancel.cancel());
+            assert!(waiter.join().unwrap().is_err(), "round {round}");
+            canceller.join().unwrap();
+            assert!(ctx.done().recv().is_err());
+        }
+    });
+}
+
+#[test]
 fn background_is_never_done() {
     let bg = context::background();
     assert!(bg.done().recv_timeout(Duration::from_millis(5)).is_err());
