@@ -306,8 +306,12 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn join(self) -> thread::Result<T> {
-        self.cell.join_state().join()
-        // Drop runs next and finds the result taken: nothing is reported.
+        // A joined goroutine has finished and its result is taken, so there is nothing
+        // for `Drop`'s detach to report: skip it (and its lock), dropping only the cell.
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again; the cell is moved out once.
+        let cell = unsafe { std::ptr::read(&this.cell) };
+        cell.join_state().join()
     }
 
     /// Whether the goroutine has finished running.
