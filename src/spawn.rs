@@ -67,7 +67,6 @@ impl<T> JoinState<T> {
     /// outcome to the handle (or report it as an orphan).
     pub(crate) fn run_and_complete(&self, f: impl FnOnce() -> T) {
         let result = panic::catch_unwind(AssertUnwindSafe(f));
-        let id = crate::runtime::current_id().unwrap_or(0);
         let panic_info = result.is_err().then(take_panic_info).flatten();
         let mut inner = self.lock();
         let waiter = inner.waiter.take();
@@ -81,6 +80,7 @@ impl<T> JoinState<T> {
         self.finished.store(true, Ordering::Release);
         drop(inner);
         if let Some((payload, info)) = orphan {
+            let id = crate::runtime::current_id().unwrap_or(0);
             self.report_orphan(id, &*payload, info);
         }
         if let Some(w) = waiter {
