@@ -459,11 +459,8 @@ impl Shared {
         if !self.timers.has_due_in(index, u64::MAX - 1) {
             return 0; // no timer at all: no clock read either
         }
-        let now = self.read_clock();
-        if !self.timers.has_due_in(index, now) {
-            return 0;
-        }
-        self.timers.fire_due_in(index, now)
+        // Whether one is due yet is the heap's own first look (`take_due`).
+        self.timers.fire_due_in(index, self.read_clock())
     }
 
     /// The clock, refreshing the coarse mirror when it has moved on by a tick's tenth:

@@ -355,13 +355,7 @@ impl Timers {
 
     /// Run the actions of every timer due at `now`; returns how many fired.
     pub(crate) fn fire_due(&self, now: u64) -> usize {
-        let mut due = Vec::new();
-        for heap in self.heaps.iter() {
-            heap.take_due(now, &mut due, usize::MAX);
-        }
-        let fired = due.len();
-        due.into_iter().for_each(TimerAction::run);
-        fired
+        Self::fire_due_of(self.heaps.iter().map(|h| &**h), now)
     }
 
     /// Whether heap `index` (a worker's own) has a timer due at `now`: one load.
@@ -375,8 +369,16 @@ impl Timers {
     /// [`fire_due`](Timers::fire_due) for heap `index` alone (a worker's own, which
     /// no other worker is then made to share).
     pub(crate) fn fire_due_in(&self, index: usize, now: u64) -> usize {
+        Self::fire_due_of(std::iter::once(&*self.heaps[index % self.heaps.len()]), now)
+    }
+
+    /// Claim the due timers of `heaps` under each heap's lock, then run their actions
+    /// with no lock held; returns how many fired.
+    fn fire_due_of<'h>(heaps: impl Iterator<Item = &'h TimerHeap>, now: u64) -> usize {
         let mut due = Vec::new();
-        self.heaps[index % self.heaps.len()].take_due(now, &mut due, usize::MAX);
+        for heap in heaps {
+            heap.take_due(now, &mut due, usize::MAX);
+        }
         let fired = due.len();
         due.into_iter().for_each(TimerAction::run);
         fired
