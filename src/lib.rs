@@ -91,6 +91,7 @@ pub mod chan;
 pub mod check;
 pub mod context;
 mod diag;
+mod future;
 mod goroutine;
 pub mod net;
 mod park;
@@ -105,6 +106,7 @@ pub mod time;
 
 pub use blocking::blocking;
 pub use diag::trace;
+pub use future::block_on;
 pub use goru_macros::{main, test};
 pub use park::WaitReason;
 pub use runtime::{run, Builder, Runtime};

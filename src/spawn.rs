@@ -13,6 +13,7 @@ use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
+use std::task::Poll;
 use std::thread;
 
 use crate::goroutine::{self, PanicInfo, Switch, Task};
@@ -98,6 +99,23 @@ impl<T> JoinState<T> {
             drop(inner);
             park::park(WaitReason::Join);
         }
+    }
+
+    /// [`join`](Self::join) for a future: the waker stands in for the parked caller.
+    pub(crate) fn poll_join(&self, cx: &mut std::task::Context<'_>) -> Poll<thread::Result<T>> {
+        let mut inner = self.lock();
+        if let Some(result) = inner.result.take() {
+            return Poll::Ready(result);
+        }
+        assert!(
+            !self.is_finished(),
+            "a JoinHandle polled again after it returned its result"
+        );
+        match &inner.waiter {
+            Some(Unparker::Waker(w)) if w.will_wake(cx.waker()) => {}
+            _ => inner.waiter = Some(Unparker::Waker(cx.waker().clone())),
+        }
+        Poll::Pending
     }
 
     pub(crate) fn is_finished(&self) -> bool {
@@ -340,6 +358,23 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn id(&self) -> u64 {
         self.id
+    }
+}
+
+/// Awaiting a `JoinHandle` waits for its goroutine as [`JoinHandle::join`] does, without
+/// parking: a tokio task (or any future) can wait for a goroutine.
+///
+/// ```
+/// goru::run(|| {
+///     let h = goru::go(|| "done");
+///     assert_eq!(goru::block_on(h).unwrap(), "done");
+/// });
+/// ```
+impl<T> std::future::Future for JoinHandle<T> {
+    type Output = thread::Result<T>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        self.cell.join_state().poll_join(cx)
     }
 }
 

@@ -3,7 +3,12 @@
 //! # Invariants (all under `lock`)
 //!
 //! - `recvq` holds live entries only while the buffer is empty: a sender facing a
-//!   waiting receiver hands its value straight to it instead of buffering.
+//!   waiting receiver hands its value straight to it instead of buffering. The one
+//!   exception is a value left for an async receiver (`recv_async`), whose entry has no
+//!   slot: the sender buffers the value (even past the capacity, even in an unbuffered
+//!   channel) and only tells the receiver, which takes it when polled. Values stay in
+//!   the buffer in order, and a sender that then meets a waiting receiver hands it the
+//!   buffer's head, not its own value, so every sender's order is kept.
 //! - `sendq` holds live entries only while the buffer is full (for a rendezvous channel,
 //!   capacity 0, that is always): a receiver takes from the buffer's head and refills
 //!   its tail from the oldest waiting sender, which keeps every sender's values in order.
@@ -369,10 +374,21 @@ impl<T> Chan<T> {
         }
         // SAFETY: the caller holds our lock (it got `st` from it).
         if let Some(entry) = unsafe { st.claim_receiver() } {
-            // Invariant: a live waiting receiver means the buffer is empty.
-            debug_assert!(st.buf.is_empty());
-            // SAFETY: claimed under our lock; the slot is an Option<T> of this channel.
-            unsafe { *entry.slot::<T>() = Some(v) };
+            // A live waiting receiver means the buffer is empty, except for values an
+            // async receiver was told of and has not taken yet: those go first.
+            if entry.is_notify_only() {
+                st.buf.push_back(v);
+            } else {
+                let v = match st.buf.pop_front() {
+                    Some(older) => {
+                        st.buf.push_back(v);
+                        older
+                    }
+                    None => v,
+                };
+                // SAFETY: claimed under our lock; the slot is an Option<T> of this channel.
+                unsafe { *entry.slot::<T>() = Some(v) };
+            }
             // SAFETY: as above; nothing touches the entry after completing it.
             return Ok(Some(
                 unsafe { entry.selection() }.complete(entry.case(), false),
@@ -407,6 +423,11 @@ impl<T> Chan<T> {
         st: &mut State<T>,
     ) -> Result<(T, Option<Completion>), TryRecvError> {
         if let Some(v) = st.buf.pop_front() {
+            if st.buf.len() >= self.cap {
+                // Still no room: the value was one left for an async receiver in an
+                // unbuffered (or full) channel; a waiting sender keeps waiting.
+                return Ok((v, None));
+            }
             // Room freed: move the oldest waiting sender's value to the tail.
             // SAFETY: the caller holds our lock.
             let woken = unsafe { st.claim_sender() }.map(|entry| {
@@ -439,6 +460,24 @@ impl<T> Chan<T> {
         } else {
             Err(TryRecvError::Empty)
         }
+    }
+
+    /// After an async receiver that was told of a value went away without taking it:
+    /// if a value is buffered and another receiver waits, complete that one, so the
+    /// value is not left behind while a receiver sleeps.
+    pub(crate) fn pass_on_locked(&self, st: &mut State<T>) -> Option<Completion> {
+        if st.buf.is_empty() {
+            return None;
+        }
+        // SAFETY: the caller holds our lock.
+        let entry = unsafe { st.claim_receiver() }?;
+        if !entry.is_notify_only() {
+            let v = st.buf.pop_front().expect("checked above");
+            // SAFETY: claimed under our lock; the slot is an Option<T> of this channel.
+            unsafe { *entry.slot::<T>() = Some(v) };
+        }
+        // SAFETY: as above.
+        Some(unsafe { entry.selection() }.complete(entry.case(), false))
     }
 
     /// Close; returns whether this call closed it.

@@ -24,6 +24,7 @@
 
 mod core;
 mod error;
+mod future;
 pub(crate) mod select;
 mod waiter;
 
@@ -123,6 +124,24 @@ pub struct Receiver<T> {
 }
 
 impl<T> Sender<T> {
+    /// [`send`](Self::send) as a future, for async code (a tokio task, a future inside
+    /// [`block_on`](crate::block_on)): it waits for room without parking anything.
+    /// Dropping it before it completes sends nothing, and a value a receiver took is
+    /// never sent twice.
+    ///
+    /// ```
+    /// let (tx, rx) = goru::chan::bounded::<u32>(0);
+    /// let t = std::thread::spawn(move || rx.recv().unwrap());
+    /// goru::block_on(tx.send_async(5)).unwrap();
+    /// assert_eq!(t.join().unwrap(), 5);
+    /// ```
+    pub fn send_async(
+        &self,
+        v: T,
+    ) -> impl std::future::Future<Output = Result<(), SendError<T>>> + '_ {
+        future::SendFuture::new(&self.chan, v)
+    }
+
     /// Send `v`, waiting for room (or, unbuffered, for a receiver). `Err` gives the value
     /// back if the channel is closed (Go would panic).
     ///
@@ -216,6 +235,18 @@ impl<T> Sender<T> {
 }
 
 impl<T> Receiver<T> {
+    /// [`recv`](Self::recv) as a future, for async code. The future takes its value
+    /// from the channel only when it completes, so dropping it mid-wait loses nothing.
+    ///
+    /// ```
+    /// let (tx, rx) = goru::chan::bounded::<u32>(1);
+    /// std::thread::spawn(move || tx.send(9).unwrap());
+    /// assert_eq!(goru::block_on(rx.recv_async()), Ok(9));
+    /// ```
+    pub fn recv_async(&self) -> impl std::future::Future<Output = Result<T, RecvError>> + '_ {
+        future::RecvFuture::new(self.chan.as_ref())
+    }
+
     /// Receive a value, waiting for one. `Err` once the channel is closed and drained.
     ///
     /// ```

@@ -109,7 +109,7 @@ impl Selection {
         let waiter = RawUnparker::current();
         let me = match waiter {
             RawUnparker::Goroutine(g) => g,
-            RawUnparker::Thread(_) => std::ptr::null(),
+            RawUnparker::Thread(_) | RawUnparker::Waker(_) => std::ptr::null(),
         };
         Selection {
             state: AtomicUsize::new(WAITING),
@@ -159,17 +159,57 @@ impl Selection {
         Completion(NonNull::from(self))
     }
 
+    /// A selection for a future (`recv_async`, `send_async`): the claimant wakes
+    /// `waker`, and whoever polls the future reads the outcome with
+    /// [`try_outcome`](Self::try_outcome). A future may be dropped mid-wait, so its
+    /// waiter aborts it: claims always take the compare-exchange.
+    pub(crate) fn for_waker(waker: std::task::Waker) -> Selection {
+        Selection {
+            state: AtomicUsize::new(WAITING),
+            waiter: UnsafeCell::new(Some(RawUnparker::Waker(waker))),
+            outcome: Cell::new(WAITING),
+            me: std::ptr::null(),
+            claims_under_one_lock: false,
+        }
+    }
+
+    /// Waiter, without parking: the outcome if a counterpart completed the selection
+    /// (waiting out the brief claimed-but-not-done window), `None` while it waits.
+    pub(crate) fn try_outcome(&self) -> Option<Outcome> {
+        let mut spins = 0u32;
+        loop {
+            let s = self.state.load(Ordering::Acquire);
+            if s >= DONE_BASE {
+                return Some(decode(s));
+            }
+            if s == WAITING || s == ABORTED {
+                return None;
+            }
+            // CLAIMED: the claimant is between its unlock and its DONE store.
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// Waiter: give up a wait nobody has claimed; false if a counterpart claimed it
+    /// first (then [`try_outcome`](Self::try_outcome) soon tells how it ended).
+    pub(crate) fn abort(&self) -> bool {
+        self.state
+            .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
     /// Waiter: wait until completed, or until `deadline` (then abort if still waiting).
     pub(crate) fn wait(&self, reason: WaitReason, deadline: Option<Instant>) -> Outcome {
         let mut spins = 0u32;
         loop {
             let s = self.state.load(Ordering::Acquire);
             if s >= DONE_BASE {
-                let n = s - DONE_BASE;
-                return Outcome::Done {
-                    case: n / 2,
-                    closed: n % 2 == 1,
-                };
+                return decode(s);
             }
             if s == CLAIMED {
                 // A counterpart is moving the value and waking us right now: brief.
@@ -202,11 +242,21 @@ impl Selection {
     }
 }
 
+fn decode(done: usize) -> Outcome {
+    let n = done - DONE_BASE;
+    Outcome::Done {
+        case: n / 2,
+        closed: n % 2 == 1,
+    }
+}
+
 /// A waiter's record in one channel queue.
 pub(crate) struct Entry {
     sel: *const Selection,
     case: usize,
-    /// The waiter's `Option<T>` for this channel's `T`.
+    /// The waiter's `Option<T>` for this channel's `T`; null for a receiver that only
+    /// wants to be told (a `recv_async` future, which takes its value itself and so
+    /// cannot lose one when it is dropped).
     slot: *mut (),
 }
 
@@ -221,6 +271,20 @@ impl Entry {
             case,
             slot: slot.cast(),
         }
+    }
+
+    /// A receiver entry without a slot: the claimant leaves the value in the buffer and
+    /// only completes the selection.
+    pub(crate) fn notify_only(sel: &Selection, case: usize) -> Entry {
+        Entry {
+            sel,
+            case,
+            slot: std::ptr::null_mut(),
+        }
+    }
+
+    pub(crate) fn is_notify_only(&self) -> bool {
+        self.slot.is_null()
     }
 
     /// # Safety

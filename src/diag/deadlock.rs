@@ -4,7 +4,8 @@
 //! goroutine. The runtime *looks deadlocked* when every worker sleeps, no goroutine is
 //! queued, every live goroutine (`main` among them) is parked, and nothing inside the
 //! runtime can wake one: no timer pending, no goroutine waiting on a socket, no
-//! `blocking` call running. If it still looks so [`CONFIRM`] later and no goroutine
+//! `blocking` call running, no goroutine parked in `block_on` (its waker may be called
+//! from a plain thread or another runtime, out of our sight). If it still looks so [`CONFIRM`] later and no goroutine
 //! was resumed in between, `run` fails with `all goroutines are asleep - deadlock!`
 //! and the dump. The hot path pays nothing beyond the per-worker resume counters that
 //! the monitor already reads.
@@ -74,6 +75,7 @@ fn looks_deadlocked(shared: &Shared) -> bool {
         || shared.timers.pending() > 0
         || shared.poller.has_waiters()
         || shared.blocking_calls.load(Ordering::SeqCst) > 0
+        || shared.future_waits.load(Ordering::SeqCst) > 0
     {
         return false;
     }

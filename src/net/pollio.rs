@@ -136,6 +136,64 @@ impl<S: AsRawFd> PollIo<S> {
         Ok(())
     }
 
+    /// One attempt of `op`, for the readiness API (`try_read`, `try_write`): a
+    /// `WouldBlock` clears the direction's readiness for `poll_ready`, unless an event
+    /// came while the attempt ran.
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        op: impl FnOnce(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let desc = self
+            .registration
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|r| r.desc.clone());
+        let seen = desc.as_ref().map(|d| d.events(dir));
+        let result = op(&self.io);
+        if let (Err(e), Some(desc), Some(seen)) = (&result, desc, seen) {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                desc.clear_async_ready(dir, seen);
+            }
+        }
+        result
+    }
+
+    /// Readiness for a future (`poll_read_ready`, `poll_write_ready`), in tokio's
+    /// model: `Ready` until a [`try_io`](Self::try_io) meets `WouldBlock`, then
+    /// `Pending` with the task's waker stored for the next event. A `Ready` may be
+    /// spurious, but an event is never missed. Needs a goroutine, whose runtime's
+    /// poller does the watching.
+    pub(crate) fn poll_ready(
+        &self,
+        dir: Direction,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        use std::task::Poll;
+        let Some(g) = goroutine::current() else {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "goru: socket readiness is watched by a runtime's poller: poll it from a \
+                 goroutine (inside goru::block_on), not from a plain thread",
+            )));
+        };
+        let runtime = g.runtime();
+        let desc = match self.desc_for(runtime) {
+            Ok(desc) => desc,
+            Err(err) => return Poll::Ready(Err(err)),
+        };
+        match desc.arm_waker(dir, cx.waker()) {
+            None => Poll::Ready(Ok(())),
+            Some(newly_waiting) => {
+                if newly_waiting {
+                    runtime.poller.add_waiting(1);
+                }
+                Poll::Pending
+            }
+        }
+    }
+
     /// The descriptor registered with `runtime`'s poller, registering it (and leaving
     /// the poller of a runtime it was used with before) if needed.
     fn desc_for(&self, runtime: &Shared) -> io::Result<Arc<IoDesc>> {

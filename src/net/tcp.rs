@@ -254,6 +254,59 @@ impl TcpStream {
         self.io.get_ref().nodelay()
     }
 
+    /// One read attempt that never waits: `WouldBlock` if no data is there. With
+    /// [`poll_read_ready`](Self::poll_read_ready) it is the readiness API that async
+    /// code (hyper's I/O traits, tokio's) is built on.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// goru::run(|| {
+    ///     let listener = goru::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let client = goru::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    ///     let (mut server, _) = listener.accept().unwrap();
+    ///     let mut buf = [0; 8];
+    ///     assert_eq!(client.try_read(&mut buf).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    ///     server.write_all(b"hi").unwrap();
+    ///     let n = goru::block_on(async {
+    ///         loop {
+    ///             std::future::poll_fn(|cx| client.poll_read_ready(cx)).await.unwrap();
+    ///             match client.try_read(&mut buf) {
+    ///                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///                 r => break r.unwrap(),
+    ///             }
+    ///         }
+    ///     });
+    ///     assert_eq!(&buf[..n], b"hi");
+    /// });
+    /// ```
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Read, |mut s| s.read(buf))
+    }
+
+    /// One write attempt that never waits: `WouldBlock` if the send buffer is full.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Write, |mut s| s.write(buf))
+    }
+
+    /// `Ready` while a read may make progress (until a [`try_read`](Self::try_read)
+    /// meets `WouldBlock`), else `Pending`, with the task woken by the runtime's poller
+    /// when that changes. A `Ready` may be spurious: try the read, and poll again on
+    /// `WouldBlock`. Call it from a goroutine (inside [`block_on`](crate::block_on)).
+    pub fn poll_read_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        self.io.poll_ready(Direction::Read, cx)
+    }
+
+    /// As [`poll_read_ready`](Self::poll_read_ready), for room to write.
+    pub fn poll_write_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        self.io.poll_ready(Direction::Write, cx)
+    }
+
     /// Read without consuming, waiting for data like `read`.
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io

@@ -60,6 +60,33 @@ impl UdpSocket {
             .run(Direction::Write, self.write_limits(), |s| s.send(buf))
     }
 
+    /// One `send` attempt to the connected peer that never waits (`WouldBlock`).
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Write, |s| s.send(buf))
+    }
+
+    /// One `recv` attempt from the connected peer that never waits (`WouldBlock`).
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Read, |s| s.recv(buf))
+    }
+
+    /// `Ready` when a datagram may be waiting, else `Pending` with the task woken by
+    /// the runtime's poller (see [`TcpStream::poll_read_ready`](super::TcpStream::poll_read_ready)).
+    pub fn poll_read_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        self.io.poll_ready(Direction::Read, cx)
+    }
+
+    /// As [`poll_read_ready`](Self::poll_read_ready), for room to send.
+    pub fn poll_write_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        self.io.poll_ready(Direction::Write, cx)
+    }
+
     /// Receive a datagram from the connected peer.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io

@@ -69,11 +69,13 @@ pub enum WaitReason {
     IoWait,
     /// Waiting for a call running on the blocking pool.
     Blocking,
+    /// Waiting in `goru::block_on` for a future to be woken.
+    Future,
 }
 
 impl WaitReason {
     pub(crate) fn from_u8(v: u8) -> WaitReason {
-        const ALL: [WaitReason; 17] = [
+        const ALL: [WaitReason; 18] = [
             WaitReason::None,
             WaitReason::Join,
             WaitReason::Scope,
@@ -91,6 +93,7 @@ impl WaitReason {
             WaitReason::SemAcquire,
             WaitReason::IoWait,
             WaitReason::Blocking,
+            WaitReason::Future,
         ];
         ALL.get(v as usize).copied().unwrap_or(WaitReason::None)
     }
@@ -115,6 +118,7 @@ impl WaitReason {
             WaitReason::SemAcquire => "semacquire",
             WaitReason::IoWait => "IO wait",
             WaitReason::Blocking => "blocking call",
+            WaitReason::Future => "future",
         }
     }
 }
@@ -173,11 +177,15 @@ thread_local! {
     static THREAD_PARKER: Arc<ThreadParker> = Arc::new(ThreadParker::default());
 }
 
-/// A handle that wakes one parked goroutine or thread. Cheap to clone.
+/// A handle that wakes one parked goroutine or thread, or one future's task. Cheap to
+/// clone.
 #[derive(Clone)]
 pub(crate) enum Unparker {
     Goroutine(GoRef),
     Thread(Arc<ThreadParker>),
+    /// A future waiting through its `Waker` (an async receive or send, a join awaited,
+    /// socket readiness polled): whoever polls it learns the news.
+    Waker(std::task::Waker),
 }
 
 impl Unparker {
@@ -186,6 +194,7 @@ impl Unparker {
         match self {
             Unparker::Goroutine(g) => g.unpark(),
             Unparker::Thread(t) => t.unpark(),
+            Unparker::Waker(w) => w.wake(),
         }
     }
 }
@@ -197,6 +206,7 @@ impl Unparker {
 pub(crate) enum RawUnparker {
     Goroutine(*const goroutine::Goroutine),
     Thread(Arc<ThreadParker>),
+    Waker(std::task::Waker),
 }
 
 impl RawUnparker {
@@ -217,6 +227,7 @@ impl RawUnparker {
             // SAFETY: per the contract.
             RawUnparker::Goroutine(g) => unsafe { goroutine::unpark_ptr(g) },
             RawUnparker::Thread(t) => t.unpark(),
+            RawUnparker::Waker(w) => w.wake(),
         }
     }
 }
@@ -342,7 +353,7 @@ mod tests {
 
     #[test]
     fn reasons_round_trip() {
-        for v in 0..=16u8 {
+        for v in 0..=17u8 {
             assert_eq!(WaitReason::from_u8(v) as u8, v);
         }
         assert_eq!(WaitReason::ChanReceive.to_string(), "chan receive");

@@ -62,6 +62,17 @@ struct DirState {
     ready: bool,
     /// Goroutines parked until this direction is ready, keyed for removal.
     waiters: Vec<(u64, Unparker)>,
+    /// Readiness as `poll_*_ready` reports it (tokio's model): set by every event, and
+    /// cleared only by a `try_*` that met `WouldBlock`, if no event came since that
+    /// attempt began (`events` tells). A partial read leaves it set, as data may remain
+    /// that no new edge will announce.
+    async_ready: bool,
+    /// Events seen on this direction, for that check.
+    events: u64,
+    /// The task of the last `poll_*_ready` that found the direction not ready (one per
+    /// direction, as tokio keeps: a later poll replaces it). Counted in the poller's
+    /// `waiting` while stored.
+    waker: Option<std::task::Waker>,
 }
 
 /// The poller's record of one registered socket (Go's `pollDesc`).
@@ -91,21 +102,88 @@ impl IoDesc {
         true
     }
 
+    /// [`arm`](Self::arm) for a future: `None` if the direction is ready (see
+    /// `async_ready`), else whether the waker took an empty place
+    /// (the caller counts it as waiting) rather than replacing an earlier one.
+    pub(crate) fn arm_waker(&self, dir: Direction, waker: &std::task::Waker) -> Option<bool> {
+        let mut state = self.dir(dir).lock().unwrap_or_else(|e| e.into_inner());
+        if state.async_ready {
+            return None;
+        }
+        match &mut state.waker {
+            Some(w) => {
+                if !w.will_wake(waker) {
+                    w.clone_from(waker);
+                }
+                Some(false)
+            }
+            slot @ None => {
+                *slot = Some(waker.clone());
+                Some(true)
+            }
+        }
+    }
+
+    /// The event count now, taken before a `try_*` attempt.
+    pub(crate) fn events(&self, dir: Direction) -> u64 {
+        self.dir(dir)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .events
+    }
+
+    /// A `try_*` attempt begun at event count `seen` met `WouldBlock`: not ready, unless
+    /// an event came meanwhile.
+    pub(crate) fn clear_async_ready(&self, dir: Direction, seen: u64) {
+        let mut state = self.dir(dir).lock().unwrap_or_else(|e| e.into_inner());
+        if state.events == seen {
+            state.async_ready = false;
+        }
+    }
+
     /// Leave the waiters (after a wake-up, a timeout or a cancellation).
     pub(crate) fn disarm(&self, dir: Direction, key: u64) {
         let mut state = self.dir(dir).lock().unwrap_or_else(|e| e.into_inner());
         state.waiters.retain(|(k, _)| *k != key);
     }
 
-    fn notify(&self, dir: Direction) {
+    /// Hand an event to the waiters, or keep it; returns how many wakers it took (no
+    /// longer waiting).
+    fn notify(&self, dir: Direction) -> usize {
         let mut state = self.dir(dir).lock().unwrap_or_else(|e| e.into_inner());
+        let waker = state.waker.take();
+        state.async_ready = true;
+        state.events += 1;
         if state.waiters.is_empty() {
             state.ready = true;
-        } else {
-            for (_, waiter) in state.waiters.drain(..) {
-                waiter.unpark();
-            }
         }
+        let waiters = std::mem::take(&mut state.waiters);
+        drop(state);
+        for (_, waiter) in waiters {
+            waiter.unpark();
+        }
+        match waker {
+            Some(w) => {
+                w.wake();
+                1
+            }
+            None => 0,
+        }
+    }
+
+    /// Drop the stored wakers (the descriptor is leaving); returns how many there were.
+    fn drop_wakers(&self) -> usize {
+        [Direction::Read, Direction::Write]
+            .into_iter()
+            .filter(|&d| {
+                self.dir(d)
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .waker
+                    .take()
+                    .is_some()
+            })
+            .count()
     }
 }
 
@@ -121,7 +199,7 @@ pub(crate) struct Poller {
     waker: Waker,
     /// The worker blocked in `epoll_wait`, or `usize::MAX`.
     owner: AtomicUsize,
-    /// Goroutines parked on a socket right now.
+    /// Goroutines parked on a socket right now, and wakers stored by `poll_*_ready`.
     waiting: AtomicUsize,
     /// Deregistered descriptors not yet freed (see the module docs).
     released: Mutex<Vec<Arc<IoDesc>>>,
@@ -164,6 +242,7 @@ impl Poller {
     /// Undo [`register`](Self::register); `fd` must still be open.
     pub(crate) fn deregister(&self, fd: i32, desc: Arc<IoDesc>) {
         let _ = self.registry.deregister(&mut SourceFd(&fd));
+        self.waiting.fetch_sub(desc.drop_wakers(), Ordering::SeqCst);
         match self.state.try_lock() {
             // Nobody is handling an event batch: no event can point to it any more.
             Ok(_guard) => drop(desc),
@@ -262,11 +341,15 @@ impl Poller {
             // deregistration, and no event batch that could name it is being handled
             // then (module docs); we hold the lock.
             let desc = unsafe { &*(event.token().0 as *const IoDesc) };
+            let mut wakers = 0;
             if event.is_readable() || event.is_read_closed() || event.is_error() {
-                desc.notify(Direction::Read);
+                wakers += desc.notify(Direction::Read);
             }
             if event.is_writable() || event.is_write_closed() || event.is_error() {
-                desc.notify(Direction::Write);
+                wakers += desc.notify(Direction::Write);
+            }
+            if wakers > 0 {
+                self.waiting.fetch_sub(wakers, Ordering::SeqCst);
             }
         }
         Some(n)
