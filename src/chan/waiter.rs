@@ -190,7 +190,8 @@ impl Selection {
             if spins < 64 {
                 std::hint::spin_loop();
             } else {
-                std::thread::yield_now();
+                // Inside a goroutine, let the claimant's worker run if it shares ours.
+                crate::yield_now();
             }
         }
     }
@@ -223,11 +224,7 @@ impl Selection {
             }
             match deadline {
                 Some(at) if crate::time::now() >= at => {
-                    if self
-                        .state
-                        .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
-                        .is_ok()
-                    {
+                    if self.abort() {
                         return Outcome::TimedOut;
                     }
                     // Claimed meanwhile: the operation is happening; wait for it.
