@@ -93,6 +93,8 @@ pub mod context;
 mod diag;
 mod future;
 mod goroutine;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod net;
 mod park;
 pub mod runtime;
@@ -103,6 +105,11 @@ mod spawn;
 mod stack;
 pub mod sync;
 pub mod time;
+#[cfg(feature = "tls")]
+pub mod tls;
+#[cfg(feature = "tokio")]
+#[path = "tokio_bridge.rs"]
+pub mod tokio;
 
 pub use blocking::blocking;
 pub use diag::trace;

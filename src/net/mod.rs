@@ -34,10 +34,16 @@
 //! });
 //! ```
 
+mod lookup;
 mod pollio;
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) mod readiness;
 mod tcp;
+#[cfg(feature = "tokio-io")]
+mod tokio_io;
 mod udp;
 
+pub use lookup::lookup_host;
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 

@@ -325,6 +325,31 @@ impl TcpStream {
         self.io.run(Direction::Read, limits, |mut s| s.read(buf))
     }
 
+    /// For streams layered on this one (TLS): `op` on the socket, parking between tries
+    /// while it says `WouldBlock`, within this socket's timeout for `dir`.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub(crate) fn run_io<R>(
+        &self,
+        dir: Direction,
+        op: impl FnMut(&mio::net::TcpStream) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let limits = match dir {
+            Direction::Read => self.read_limits(),
+            Direction::Write => self.write_limits(),
+        };
+        self.io.run(dir, limits, op)
+    }
+
+    /// For streams layered on this one: one attempt of `op`, as `try_read` makes.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        op: impl FnOnce(&mio::net::TcpStream) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.try_io(dir, op)
+    }
+
     fn read_limits(&self) -> Limits<'static> {
         self.timeouts.read_limits()
     }

@@ -5,6 +5,8 @@
 
 mod channels;
 pub(crate) mod clock;
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) mod sleep_future;
 pub(crate) mod timers;
 
 pub use channels::{after, tick, Ticker, Timer};

@@ -1,0 +1,128 @@
+//! The hyper services `serve` and `serve_service` hand each connection: each request
+//! runs on a goroutine of its own, so a handler is plain blocking code.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+
+use super::body::{Body, BoxError};
+use crate::JoinHandle;
+
+/// A handler's answer, awaited by the connection: the goroutine running the handler.
+pub(crate) struct Answer(JoinHandle<Result<Response<Body>, BoxError>>);
+
+impl Future for Answer {
+    type Output = Result<Response<Body>, BoxError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // The goroutine catches its own panics (`answer`), so the handle never holds one.
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|joined| joined.unwrap_or_else(|_| Err("goru::http: handler panicked".into())))
+    }
+}
+
+/// Run `respond` on a new goroutine. A panic is caught and logged, as Go's server does
+/// ("http: panic serving ..."): it ends this request (hyper then closes the
+/// connection or resets the stream), never the program.
+fn answer(
+    peer: SocketAddr,
+    respond: impl FnOnce() -> Result<Response<Body>, BoxError> + Send + 'static,
+) -> Answer {
+    Answer(crate::go(move || {
+        match panic::catch_unwind(AssertUnwindSafe(respond)) {
+            Ok(result) => result,
+            Err(payload) => {
+                let message = crate::spawn::payload_message(&*payload);
+                eprintln!("goru::http: panic serving {peer}: {message}");
+                Err(format!("handler panicked: {message}").into())
+            }
+        }
+    }))
+}
+
+/// A request as handlers see it: a goru [`Body`], and the client's address in the
+/// extensions.
+fn request(req: Request<hyper::body::Incoming>, peer: SocketAddr) -> Request<Body> {
+    let mut req = req.map(Body::incoming);
+    req.extensions_mut().insert(peer);
+    req
+}
+
+/// `serve`'s handler as a hyper service.
+pub(crate) struct HandlerService<H> {
+    pub(crate) handler: Arc<H>,
+    pub(crate) peer: SocketAddr,
+}
+
+impl<H> hyper::service::Service<Request<hyper::body::Incoming>> for HandlerService<H>
+where
+    H: Fn(Request<Body>) -> Response<Body> + Send + Sync + 'static,
+{
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = Answer;
+
+    fn call(&self, req: Request<hyper::body::Incoming>) -> Answer {
+        let handler = self.handler.clone();
+        let req = request(req, self.peer);
+        answer(self.peer, move || Ok(handler(req)))
+    }
+}
+
+/// What `serve_service` accepts as a service's response: an `http::Response` whose body
+/// yields `Bytes` (axum's, hyper's, http-body-util's bodies all do).
+pub trait ServiceResponse: Send + 'static {
+    /// The response with its body as a goru [`Body`].
+    fn into_response(self) -> Response<Body>;
+}
+
+impl<B> ServiceResponse for Response<B>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    fn into_response(self) -> Response<Body> {
+        self.map(Body::from_http_body)
+    }
+}
+
+/// A tower service (an axum `Router`) as a hyper service. Each request's future runs
+/// inside `block_on` on a goroutine of its own, so async handlers may call blocking
+/// goru code: it parks that goroutine.
+pub(crate) struct TowerService<S> {
+    pub(crate) service: S,
+    pub(crate) peer: SocketAddr,
+}
+
+impl<S> hyper::service::Service<Request<hyper::body::Incoming>> for TowerService<S>
+where
+    S: tower_service::Service<Request<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Response: ServiceResponse,
+{
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = Answer;
+
+    fn call(&self, req: Request<hyper::body::Incoming>) -> Answer {
+        let mut service = self.service.clone();
+        let req = request(req, self.peer);
+        answer(self.peer, move || {
+            crate::block_on(async move {
+                std::future::poll_fn(|cx| service.poll_ready(cx))
+                    .await
+                    .map_err(Into::into)?;
+                let response = service.call(req).await.map_err(Into::into)?;
+                Ok(response.into_response())
+            })
+        })
+    }
+}
