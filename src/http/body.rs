@@ -157,16 +157,18 @@ impl http_body::Body for Body {
     }
 
     fn size_hint(&self) -> SizeHint {
-        let mut hint = match &self.kind {
-            Kind::Full => SizeHint::with_exact(0),
+        let pending = self.pending.len() as u64;
+        let rest = match &self.kind {
+            Kind::Full => return SizeHint::with_exact(pending),
             Kind::Incoming(body) => body.size_hint(),
             Kind::Boxed(body) => body.size_hint(),
         };
-        let pending = self.pending.len() as u64;
-        hint.set_lower(hint.lower() + pending);
-        if let Some(upper) = hint.upper() {
+        // Raise the upper bound before the lower one: SizeHint asserts lower <= upper.
+        let mut hint = SizeHint::new();
+        if let Some(upper) = rest.upper() {
             hint.set_upper(upper + pending);
         }
+        hint.set_lower(rest.lower() + pending);
         hint
     }
 }

@@ -4,16 +4,39 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::net::readiness::{self, Readiness};
 use crate::time::sleep_future::Sleep;
 
-/// A goru stream (TCP or TLS) as hyper's `Read + Write`.
-pub(crate) struct HyperIo<S>(pub(crate) S);
+/// A connection's stream, shared between hyper (through [`HyperIo`]) and the goroutine
+/// that serves it, which looks at it again once hyper is done.
+pub(crate) struct SharedStream<S> {
+    pub(crate) stream: S,
+    /// Whether the client has sent a byte yet (for the first request's header timeout).
+    heard_from: AtomicBool,
+}
 
-impl<S: Readiness + Unpin> hyper::rt::Read for HyperIo<S> {
+impl<S> SharedStream<S> {
+    pub(crate) fn new(stream: S) -> Arc<SharedStream<S>> {
+        Arc::new(SharedStream {
+            stream,
+            heard_from: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn heard_from(&self) -> bool {
+        self.heard_from.load(Ordering::Relaxed)
+    }
+}
+
+/// A goru stream (TCP or TLS) as hyper's `Read + Write`.
+pub(crate) struct HyperIo<S>(pub(crate) Arc<SharedStream<S>>);
+
+impl<S: Readiness> hyper::rt::Read for HyperIo<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -22,29 +45,32 @@ impl<S: Readiness + Unpin> hyper::rt::Read for HyperIo<S> {
         // SAFETY: the read only writes into the unfilled part, which is never
         // de-initialised; only the bytes it reports are advanced over.
         let unfilled = unsafe { buf.as_mut() };
-        let n = std::task::ready!(readiness::poll_read(&self.0, cx, unfilled))?;
+        let n = std::task::ready!(readiness::poll_read(&self.0.stream, cx, unfilled))?;
+        if n > 0 {
+            self.0.heard_from.store(true, Ordering::Relaxed);
+        }
         // SAFETY: the read initialised the first `n` bytes of the unfilled part.
         unsafe { buf.advance(n) };
         Poll::Ready(Ok(()))
     }
 }
 
-impl<S: Readiness + Unpin> hyper::rt::Write for HyperIo<S> {
+impl<S: Readiness> hyper::rt::Write for HyperIo<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        readiness::poll_write(&self.0, cx, buf)
+        readiness::poll_write(&self.0.stream, cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        readiness::poll_flush(&self.0, cx)
+        readiness::poll_flush(&self.0.stream, cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // hyper shuts down after its last write; what is still queued goes first.
-        readiness::poll_flush(&self.0, cx)
+        readiness::poll_flush(&self.0.stream, cx)
     }
 }
 

@@ -2,20 +2,22 @@
 //! state machine in `block_on`, and Go's answers to bad input and shutdown.
 
 use std::future::Future;
-use std::io;
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use hyper_util::server::conn::auto;
 
-use super::rt::{GoroutineExecutor, GoruTimer, HyperIo};
+use super::rt::{GoroutineExecutor, GoruTimer, HyperIo, SharedStream};
 use super::service::{HandlerService, ServiceResponse, TowerService};
 use super::{Body, BoxError, Request, Response};
 use crate::context::Context;
 use crate::net::readiness::Readiness;
 use crate::net::{TcpListener, TcpStream};
 use crate::sync::WaitGroup;
+use crate::time::sleep_future::Sleep;
 
 /// Go's `http.Server`: the settings of [`serve`](super::serve) and its relatives, and a
 /// graceful shutdown.
@@ -168,6 +170,7 @@ impl Server {
     ) -> io::Result<()> {
         let conns = Connections {
             builder: Arc::new(self.builder()),
+            read_header_timeout: self.read_header_timeout,
             shutdown: self.shutdown.clone(),
             live: WaitGroup::new(),
         };
@@ -221,6 +224,7 @@ impl Server {
 #[derive(Clone)]
 struct Connections {
     builder: Arc<auto::Builder<GoroutineExecutor>>,
+    read_header_timeout: Option<Duration>,
     shutdown: Option<Context>,
     live: WaitGroup,
 }
@@ -240,7 +244,7 @@ impl Connections {
     /// went away, a malformed request hyper already answered with 400) end only it.
     fn serve<S, Svc>(&self, stream: S, service: Svc)
     where
-        S: Readiness + Unpin + Send + 'static,
+        S: ServerStream,
         Svc: hyper::service::Service<
                 Request<hyper::body::Incoming>,
                 Response = Response<Body>,
@@ -249,10 +253,17 @@ impl Connections {
             + 'static,
         Svc::Future: Send + 'static,
     {
+        let shared = SharedStream::new(stream);
+        let io = HyperIo(shared.clone());
         let builder = &*self.builder;
         let stop = self.shutdown.as_ref().map(Context::done);
-        let _ = crate::block_on(async move {
-            let mut conn = std::pin::pin!(builder.serve_connection(HyperIo(stream), service));
+        // Go's ReadHeaderTimeout runs from the accept; hyper's from the first byte. A
+        // client that connects and says nothing is dropped when this fires.
+        let mut first_byte = self
+            .read_header_timeout
+            .map(|t| Box::pin(Sleep::until(crate::time::now() + t)));
+        let ended = crate::block_on(async {
+            let mut conn = std::pin::pin!(builder.serve_connection(io, service));
             let mut stop = stop.map(|done| {
                 Box::pin(async move {
                     let _ = done.recv_async().await;
@@ -267,10 +278,67 @@ impl Connections {
                         conn.as_mut().graceful_shutdown();
                     }
                 }
+                if let Some(timer) = &mut first_byte {
+                    if shared.heard_from() {
+                        first_byte = None;
+                    } else if timer.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Ok(())); // silent client: drop the connection
+                    }
+                }
                 conn.as_mut().poll(cx)
             })
             .await
         });
+        if ended.is_err() {
+            linger(shared.stream.tcp());
+        }
+    }
+}
+
+/// What a connection may run over: TCP or TLS.
+pub(crate) trait ServerStream: Readiness + Send + Sync + 'static {
+    /// The TCP connection underneath.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl ServerStream for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+#[cfg(feature = "tls")]
+impl ServerStream for crate::tls::TlsStream {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref()
+    }
+}
+
+/// How long a connection that hyper gave up on (a 400, a 431) keeps reading before it
+/// closes (Go's `rstAvoidanceDelay`).
+const LINGER: Duration = Duration::from_millis(500);
+
+/// Close after an error reply without losing the reply: closing a socket with unread
+/// bytes sends a reset, and a reset can destroy the reply before the client reads it.
+/// So shut the write side (the client sees the end of the reply), then read and
+/// discard until the client closes too, for a short while at most (Go's
+/// `closeWriteAndWait`).
+fn linger(tcp: &TcpStream) {
+    if tcp.shutdown(std::net::Shutdown::Write).is_err() {
+        return;
+    }
+    let deadline = crate::time::now() + LINGER;
+    let mut scratch = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(crate::time::now());
+        if left.is_zero() || tcp.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        let mut reader = tcp;
+        match reader.read(&mut scratch) {
+            Ok(n) if n > 0 => continue,
+            _ => return, // the client closed, or the time is up
+        }
     }
 }
 
