@@ -1,17 +1,18 @@
-//! A concurrent web crawler, a goroutine per URL, against a small site served by a
-//! goroutine-per-connection HTTP server in the same program (so it runs anywhere).
+//! A concurrent web crawler, a goroutine per URL, against a small site served by
+//! `goru::http::serve` in the same program (so it runs anywhere); the pages are
+//! fetched with goru's ureq agent.
 //! A mutex-guarded set keeps each page fetched once; a WaitGroup tells when the
 //! crawl is over; the pages come back over a channel.
 //!
-//! `cargo run --example crawler`
+//! `cargo run --features http --example crawler`
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use goru::chan::{self, Sender};
-use goru::net::{TcpListener, TcpStream};
+use goru::http::{Body, Response, StatusCode};
+use goru::net::TcpListener;
 use goru::sync::{Mutex, WaitGroup};
 
 /// The site: each page's links.
@@ -29,53 +30,47 @@ pub fn site() -> BTreeMap<&'static str, Vec<&'static str>> {
     ])
 }
 
-/// Serve the site: a goroutine per connection, one request each.
+/// Serve the site with `goru::http::serve`: a goroutine per connection and per request.
 pub fn serve(listener: TcpListener) {
-    let pages = Arc::new(site());
-    for conn in listener.incoming() {
-        let Ok(mut conn) = conn else { continue };
-        let pages = pages.clone();
-        goru::go(move || {
-            let mut request = Vec::new();
-            let mut buf = [0; 1024];
-            while !request.ends_with(b"\r\n\r\n") {
-                match conn.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => request.extend_from_slice(&buf[..n]),
-                }
-            }
-            let line = String::from_utf8_lossy(&request);
-            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let response = match pages.get(path.as_str()) {
-                Some(links) => {
-                    let body: String = links
-                        .iter()
-                        .map(|l| format!("<a href=\"{l}\">{l}</a>\n"))
-                        .collect();
-                    format!(
-                        "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                        body.len()
-                    )
-                }
-                None => "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string(),
-            };
-            let _ = conn.write_all(response.as_bytes());
-        });
+    let pages = site();
+    let served = goru::http::serve(listener, move |req| match pages.get(req.uri().path()) {
+        Some(links) => {
+            let body: String = links
+                .iter()
+                .map(|l| format!("<a href=\"{l}\">{l}</a>\n"))
+                .collect();
+            Response::new(Body::from(body))
+        }
+        None => Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body(Body::empty())
+            .unwrap(),
+    });
+    if let Err(err) = served {
+        eprintln!("crawler's site: {err}");
     }
 }
 
+/// A client for the crawl: goru's ureq agent (requests park the goroutine), with
+/// error statuses returned as responses rather than errors.
+pub fn client() -> ureq::Agent {
+    goru::http::agent_with(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
+    )
+}
+
 /// GET `path`: the status code and the links on the page.
-pub fn fetch(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Vec<String>)> {
-    let mut stream = TcpStream::connect(addr)?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let links = response
+pub fn fetch(
+    agent: &ureq::Agent,
+    addr: SocketAddr,
+    path: &str,
+) -> Result<(u16, Vec<String>), ureq::Error> {
+    let mut response = agent.get(&format!("http://{addr}{path}")).call()?;
+    let status = response.status().as_u16();
+    let page = response.body_mut().read_to_string()?;
+    let links = page
         .split("href=\"")
         .skip(1)
         .filter_map(|rest| rest.split('"').next())
@@ -86,20 +81,22 @@ pub fn fetch(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Vec<String>)
 
 /// Crawl from `path`: a goroutine per newly seen URL.
 fn crawl(
+    agent: ureq::Agent,
     addr: SocketAddr,
     path: String,
     seen: Arc<Mutex<HashSet<String>>>,
     wg: WaitGroup,
     found: Sender<(String, u16, usize)>,
 ) {
-    match fetch(addr, &path) {
+    match fetch(&agent, addr, &path) {
         Ok((status, links)) => {
             found.send((path, status, links.len())).unwrap();
             for link in links {
                 if seen.lock().insert(link.clone()) {
                     wg.add(1);
-                    let (seen, wg, found) = (seen.clone(), wg.clone(), found.clone());
-                    goru::go(move || crawl(addr, link, seen, wg, found));
+                    let (agent, seen, wg, found) =
+                        (agent.clone(), seen.clone(), wg.clone(), found.clone());
+                    goru::go(move || crawl(agent, addr, link, seen, wg, found));
                 }
             }
         }
@@ -119,7 +116,7 @@ pub fn crawl_site() -> Vec<(String, u16, usize)> {
     wg.add(1);
     {
         let (seen, wg) = (seen.clone(), wg.clone());
-        goru::go(move || crawl(addr, "/".into(), seen, wg, found_tx));
+        goru::go(move || crawl(client(), addr, "/".into(), seen, wg, found_tx));
     }
     wg.wait();
     let mut pages: Vec<_> = found_rx.try_iter().collect();

@@ -1,7 +1,7 @@
-//! A narrated tour of goru. Run it with `cargo run --release --example tour`.
+//! A narrated tour of goru. Run it with `cargo run --release --all-features --example tour`.
 //!
 //! Each stop prints what it shows and what happened: goroutines, channels, select,
-//! sync, context, traces, a crawler, deadlock reports, `goru::check`, and the
+//! sync, context, traces, a crawler, an HTTPS server and client, deadlock reports, `goru::check`, and the
 //! scheduling policies of the notes.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +31,64 @@ fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> std::thread::Re
     let result = std::panic::catch_unwind(f);
     std::panic::set_hook(hook);
     result
+}
+
+/// A self-signed HTTPS server whose handler sleeps, and twenty clients at once: the
+/// handlers overlap, each on its own goroutine, and every TLS handshake runs in its
+/// connection's goroutine.
+fn https_server_and_client() {
+    use goru::http::{Body, Response};
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    let listener = goru::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tls = goru::tls::TlsAcceptor::new(Arc::new(config));
+    goru::go(move || {
+        goru::http::serve_tls(listener, tls, |req| {
+            goru::time::sleep(Duration::from_millis(100)); // plain blocking code
+            Response::new(Body::from(format!(
+                "{} over {:?}",
+                req.uri().path(),
+                req.version()
+            )))
+        })
+        .unwrap()
+    });
+    let roots = ureq::tls::RootCerts::Specific(Arc::new(vec![ureq::tls::Certificate::from_der(
+        cert.cert.der(),
+    )
+    .to_owned()]));
+    let agent = goru::http::agent_with(
+        ureq::Agent::config_builder()
+            .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+            .build(),
+    );
+    let start = Instant::now();
+    let clients: Vec<_> = (0..20)
+        .map(|i| {
+            let agent = agent.clone();
+            goru::go(move || {
+                let url = format!("https://localhost:{port}/client-{i}");
+                agent
+                    .get(&url)
+                    .call()
+                    .unwrap()
+                    .body_mut()
+                    .read_to_string()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let replies: Vec<String> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    println!("  first reply: {:?}", replies[0]);
+    println!(
+        "  20 https requests, each handler sleeping 100 ms, done in {:?} (one after another: 2 s)",
+        start.elapsed()
+    );
 }
 
 fn stop(title: &str) {
@@ -335,7 +393,10 @@ fn main() {
         println!("  {status} {path} ({links} links)");
     }
 
-    stop("20. a deadlock, caught and explained");
+    stop("20. HTTPS: goru::http::serve_tls (hyper + rustls) and a ureq client");
+    goru::run(https_server_and_client);
+
+    stop("21. a deadlock, caught and explained");
     let report = quietly(|| {
         goru::run(|| {
             let (tx, _rx) = chan::bounded::<i32>(0);
@@ -350,7 +411,7 @@ fn main() {
     println!("  main sent on an unbuffered channel nobody receives from; goru noticed that");
     println!("  nothing could ever wake it and said so, with where each goroutine waits.");
 
-    stop("21. an interleaving bug found by goru::check");
+    stop("22. an interleaving bug found by goru::check");
     let found = quietly(|| {
         goru::check::explore(goru::check::Config::new(), || {
             let balance = Arc::new(goru::sync::Mutex::new(0));
@@ -374,7 +435,7 @@ fn main() {
     }
     println!("  (the full report lists the schedule step by step; the seed replays it)");
 
-    stop("22. scheduling policies of the notes, simulated side by side");
+    stop("23. scheduling policies of the notes, simulated side by side");
     let schedules = goru::run(scheduling_policies::simulate_all);
     for s in schedules {
         let order: Vec<&str> = s.timeline.iter().map(|t| t.0).collect();

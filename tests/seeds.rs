@@ -234,6 +234,7 @@ fn scheduling_policies_side_by_side() {
         .contains("10.0  P1[0-1) P2[1-3) P4[3-5) P2[5-7) P4[7-10) P1[10-17)"));
 }
 
+#[cfg(feature = "http")]
 #[test]
 fn the_crawler_fetches_every_page_once() {
     let out = run_example("crawler", &[]);
@@ -271,10 +272,11 @@ fn echo_server_demo() {
     assert_eq!(out.matches("echoed: hello from client").count(), 3, "{out}");
 }
 
+#[cfg(all(feature = "http", feature = "tls"))]
 #[test]
 fn the_tour_runs_every_stop() {
     let out = run_example("tour", &[]);
-    for stop in 1..=22 {
+    for stop in 1..=23 {
         assert!(
             out.contains(&format!("\n== {stop}. ")),
             "stop {stop} missing:\n{out}"
@@ -292,5 +294,6 @@ fn the_tour_runs_every_stop() {
         out.contains("crawled") || out.contains("404 /missing"),
         "{out}"
     );
+    assert!(out.contains("over HTTP/1.1"), "the https stop: {out}");
     assert!(out.trim_end().ends_with("End of the tour."), "{out}");
 }

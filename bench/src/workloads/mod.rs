@@ -1,5 +1,6 @@
 //! The workloads, each written once per runtime.
 
+mod async_bridge;
 mod channels;
 mod check;
 mod sleepers;
@@ -30,6 +31,7 @@ pub fn all() -> Vec<Workload> {
     ];
     all.extend(channels::workloads());
     all.extend(sync::workloads());
+    all.extend(async_bridge::workloads());
     all.push(check::workload());
     all
 }
