@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# HTTP/1.1 keep-alive hello world under wrk: goru's examples/http_server.rs against the
-# same server in Go's net/http (bench/go/httpserver), side by side, same settings.
+# HTTP hello world under wrk: goru::http::serve (examples/http_server.rs) against the
+# same server in Go's net/http (bench/go/httpserver) and in tokio + hyper (the same
+# hyper, bench/src/bin/hyper_tokio_server.rs), side by side with the same settings:
+# plain HTTP/1.1 keep-alive, then HTTPS (goru + rustls, Go crypto/tls, tokio-rustls),
+# each at several connection counts.
 #
-#   scripts/load.sh [duration-seconds] [connections]
+#   scripts/load.sh [duration-seconds] [connection counts...]   # default: 10 100 1000
 #
-# Installs Debian's wrk and golang-go when missing (needs root or sudo). Both servers
-# get the same number of worker threads (GORU_MAXPROCS / GOMAXPROCS, default 2).
+# Installs Debian's wrk, golang-go and openssl when missing (needs root or sudo). Every
+# server gets the same number of worker threads (LOAD_PROCS, default 2: GORU_MAXPROCS,
+# GOMAXPROCS, tokio's worker_threads). LOAD_SCHEMES="http" skips the HTTPS rounds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
-CONNS=${2:-100}
+shift || true
+if [ $# -gt 0 ]; then CONN_COUNTS=("$@"); else CONN_COUNTS=(100 1000); fi
 PROCS=${LOAD_PROCS:-2}
 THREADS=${LOAD_WRK_THREADS:-2}
+export LOAD_PROCS=$PROCS
 
 install() {
     echo "installing $* (Debian packages)" >&2
@@ -20,13 +26,21 @@ install() {
 }
 command -v wrk >/dev/null 2>&1 || install wrk
 command -v go >/dev/null 2>&1 || install golang-go
+command -v openssl >/dev/null 2>&1 || install openssl
 
-cargo build --release --example http_server -q
+cargo build --release --all-features --example http_server -q
+cargo build --release -p goru-bench --bin hyper_tokio_server -q
 mkdir -p bench/go/bin
 (cd bench/go && go build -o bin/httpserver ./httpserver)
 
-GORU_ADDR=127.0.0.1:18080
-GO_ADDR=127.0.0.1:18081
+TMP=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
+# A self-signed certificate for the HTTPS rounds (ECDSA P-256, as is usual today).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj /CN=localhost -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
+
+# wrk opens every connection at once: let the kernel queue them all.
+ulimit -n 65536 2>/dev/null || true
 
 wait_up() {
     for _ in $(seq 1 100); do
@@ -37,32 +51,45 @@ wait_up() {
     return 1
 }
 
-# run NAME ADDR CMD...: start the server, load it, print one summary line.
+# run NAME SCHEME CONNS ADDR CMD...: start the server, load it, print one line.
 run() {
-    local name=$1 addr=$2
-    shift 2
-    "$@" "$addr" >/dev/null &
+    local name=$1 scheme=$2 conns=$3 addr=$4
+    shift 4
+    "$@" >/dev/null &
     local pid=$!
     wait_up "$addr"
-    wrk -t1 -c10 -d1s "http://$addr/" >/dev/null # warm up
+    wrk -t1 -c10 -d1s "$scheme://$addr/" >/dev/null # warm up
     local out
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "http://$addr/")
+    out=$(wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --latency "$scheme://$addr/")
     kill "$pid" && wait "$pid" 2>/dev/null || true
-    local rps p50 p90 p99 errors
+    local rps p50 p99 errors
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-    p90=$(awk '$1 == "90%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
-    printf '%-6s %12s %10s %10s %10s  %s\n' "$name" "$rps" "$p50" "$p90" "$p99" "$errors"
-    echo "$rps" >"$TMP/$name"
+    printf '%-7s %-6s %6s %12s %10s %10s  %s\n' "$scheme" "$name" "$conns" "$rps" "$p50" "$p99" "$errors"
+    echo "$rps" >"$TMP/$scheme-$name-$conns"
 }
 
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-echo "wrk -t$THREADS -c$CONNS -d${DURATION}s, servers on $PROCS worker threads, $(nproc) cores"
-printf '%-6s %12s %10s %10s %10s\n' server "req/s" p50 p90 p99
-GORU_MAXPROCS=$PROCS run goru "$GORU_ADDR" target/release/examples/http_server
-GOMAXPROCS=$PROCS run go "$GO_ADDR" bench/go/bin/httpserver
-awk -v g="$(cat "$TMP/goru")" -v o="$(cat "$TMP/go")" \
-    'BEGIN { printf "goru / Go requests per second: %.2f\n", g / o }'
+echo "wrk -t$THREADS -d${DURATION}s, servers on $PROCS worker threads, $(nproc) cores"
+printf '%-7s %-6s %6s %12s %10s %10s\n' scheme server conns "req/s" p50 p99
+for scheme in ${LOAD_SCHEMES:-http https}; do
+    tls=()
+    if [ "$scheme" = https ]; then tls=("$TMP/cert.pem" "$TMP/key.pem"); fi
+    for conns in "${CONN_COUNTS[@]}"; do
+        GORU_MAXPROCS=$PROCS run goru "$scheme" "$conns" 127.0.0.1:18080 \
+            target/release/examples/http_server 127.0.0.1:18080 "${tls[@]}"
+        GOMAXPROCS=$PROCS run go "$scheme" "$conns" 127.0.0.1:18081 \
+            bench/go/bin/httpserver 127.0.0.1:18081 "${tls[@]}"
+        run tokio "$scheme" "$conns" 127.0.0.1:18082 \
+            target/release/hyper_tokio_server 127.0.0.1:18082 "${tls[@]}"
+    done
+done
+echo
+for scheme in ${LOAD_SCHEMES:-http https}; do
+    for conns in "${CONN_COUNTS[@]}"; do
+        awk -v s="$scheme" -v c="$conns" -v g="$(cat "$TMP/$scheme-goru-$conns")" \
+            -v o="$(cat "$TMP/$scheme-go-$conns")" -v t="$(cat "$TMP/$scheme-tokio-$conns")" \
+            'BEGIN { printf "%-5s %5d conns: goru/Go %.2f, goru/tokio+hyper %.2f (requests per second)\n", s, c, g / o, g / t }'
+    done
+done

@@ -709,3 +709,15 @@ fn cpu_time() -> Duration {
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
+
+#[test]
+fn the_types_cross_goroutines() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<goru::tls::TlsStream>();
+    send_sync::<goru::tls::TlsAcceptor>();
+    send_sync::<Server>();
+    send::<Body>();
+    send::<Request<Body>>();
+    send::<Response<Body>>();
+}

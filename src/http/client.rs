@@ -170,7 +170,7 @@ impl Resolver for GoruResolver {
                 break; // ureq keeps at most 16
             }
         }
-        if addrs.len() == 0 {
+        if addrs.is_empty() {
             return Err(Error::HostNotFound);
         }
         Ok(addrs)

@@ -1,5 +1,6 @@
-//! The hyper services `serve` and `serve_service` hand each connection: each request
-//! runs on a goroutine of its own, so a handler is plain blocking code.
+//! The hyper services `serve` and `serve_service` hand each connection. A handler is
+//! plain blocking code: it runs on a goroutine (see [`answer`] for which), which parks
+//! while it waits.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,37 +15,62 @@ use http::{Request, Response};
 use super::body::{Body, BoxError};
 use crate::JoinHandle;
 
-/// A handler's answer, awaited by the connection: the goroutine running the handler.
-pub(crate) struct Answer(JoinHandle<Result<Response<Body>, BoxError>>);
+/// A handler's answer, awaited by the connection: ready at once when the handler ran
+/// in the connection's goroutine, else the goroutine running it.
+pub(crate) enum Answer {
+    Ready(Option<Result<Response<Body>, BoxError>>),
+    Running(JoinHandle<Result<Response<Body>, BoxError>>),
+}
 
 impl Future for Answer {
     type Output = Result<Response<Body>, BoxError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // The goroutine catches its own panics (`answer`), so the handle never holds one.
-        Pin::new(&mut self.0)
-            .poll(cx)
-            .map(|joined| joined.unwrap_or_else(|_| Err("goru::http: handler panicked".into())))
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Answer::Ready(answer) => Poll::Ready(answer.take().expect("polled after completion")),
+            // The goroutine catches its own panics (`answer`), so the handle never
+            // holds one.
+            Answer::Running(handle) => Pin::new(handle).poll(cx).map(|joined| {
+                joined.unwrap_or_else(|_| Err("goru::http: handler panicked".into()))
+            }),
+        }
     }
 }
 
-/// Run `respond` on a new goroutine. A panic is caught and logged, as Go's server does
-/// ("http: panic serving ..."): it ends this request (hyper then closes the
-/// connection or resets the stream), never the program.
+/// Run `respond` for a request. An HTTP/1 request without a body runs right here, in
+/// the connection's goroutine, as Go's server runs every handler: HTTP/1 serves one
+/// request at a time anyway, and this saves a goroutine and two switches per request.
+/// Any other request runs on a goroutine of its own: an HTTP/2 stream must not hold
+/// up the connection's other streams, and a request body only flows while the
+/// connection is driven, which the connection's goroutine does meanwhile.
+///
+/// A panic is caught and logged, as Go's server does ("http: panic serving ..."): it
+/// ends this request (hyper then closes the connection or resets the stream), never
+/// the program.
 fn answer(
+    inline: bool,
     peer: SocketAddr,
     respond: impl FnOnce() -> Result<Response<Body>, BoxError> + Send + 'static,
 ) -> Answer {
-    Answer(crate::go(move || {
-        match panic::catch_unwind(AssertUnwindSafe(respond)) {
-            Ok(result) => result,
-            Err(payload) => {
-                let message = crate::spawn::payload_message(&*payload);
-                eprintln!("goru::http: panic serving {peer}: {message}");
-                Err(format!("handler panicked: {message}").into())
-            }
+    let guarded = move || match panic::catch_unwind(AssertUnwindSafe(respond)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = crate::spawn::payload_message(&*payload);
+            eprintln!("goru::http: panic serving {peer}: {message}");
+            Err(format!("handler panicked: {message}").into())
         }
-    }))
+    };
+    if inline {
+        Answer::Ready(Some(guarded()))
+    } else {
+        Answer::Running(crate::go(guarded))
+    }
+}
+
+/// Whether a request may run in the connection's goroutine (see [`answer`]).
+fn runs_inline(req: &Request<hyper::body::Incoming>) -> bool {
+    use http_body::Body as _;
+    req.version() <= http::Version::HTTP_11 && req.body().is_end_stream()
 }
 
 /// A request as handlers see it: a goru [`Body`], and the client's address in the
@@ -70,9 +96,10 @@ where
     type Future = Answer;
 
     fn call(&self, req: Request<hyper::body::Incoming>) -> Answer {
+        let inline = runs_inline(&req);
         let handler = self.handler.clone();
         let req = request(req, self.peer);
-        answer(self.peer, move || Ok(handler(req)))
+        answer(inline, self.peer, move || Ok(handler(req)))
     }
 }
 
@@ -113,9 +140,10 @@ where
     type Future = Answer;
 
     fn call(&self, req: Request<hyper::body::Incoming>) -> Answer {
+        let inline = runs_inline(&req);
         let mut service = self.service.clone();
         let req = request(req, self.peer);
-        answer(self.peer, move || {
+        answer(inline, self.peer, move || {
             crate::block_on(async move {
                 std::future::poll_fn(|cx| service.poll_ready(cx))
                     .await

@@ -144,6 +144,20 @@ impl<S: AsRawFd> PollIo<S> {
         dir: Direction,
         op: impl FnOnce(&S) -> io::Result<R>,
     ) -> io::Result<R> {
+        self.try_io_until_drained(dir, op, |_| false)
+    }
+
+    /// [`try_io`](Self::try_io), also clearing readiness when `drained` says a
+    /// successful result emptied the socket. A stream read that fills less than its
+    /// buffer has taken all there was (tokio's `poll_read` reasons the same way), so
+    /// the next read waits for an event instead of making a system call only to hear
+    /// `WouldBlock`. An event that comes meanwhile still counts (the event check).
+    pub(crate) fn try_io_until_drained<R>(
+        &self,
+        dir: Direction,
+        op: impl FnOnce(&S) -> io::Result<R>,
+        drained: impl FnOnce(&R) -> bool,
+    ) -> io::Result<R> {
         let desc = self
             .registration
             .lock()
@@ -152,8 +166,12 @@ impl<S: AsRawFd> PollIo<S> {
             .map(|r| r.desc.clone());
         let seen = desc.as_ref().map(|d| d.events(dir));
         let result = op(&self.io);
-        if let (Err(e), Some(desc), Some(seen)) = (&result, desc, seen) {
-            if e.kind() == io::ErrorKind::WouldBlock {
+        if let (Some(desc), Some(seen)) = (desc, seen) {
+            let clear = match &result {
+                Ok(r) => drained(r),
+                Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+            };
+            if clear {
                 desc.clear_async_ready(dir, seen);
             }
         }

@@ -76,7 +76,7 @@ impl Readiness for super::TcpStream {
     fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         // SAFETY: the kernel's read(2) only writes into the buffer, and the caller
         // counts as initialised only the `n` bytes it reports.
-        self.try_read(unsafe { assume_writable(buf) })
+        self.try_read_drain(unsafe { assume_writable(buf) })
     }
 
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {

@@ -340,6 +340,15 @@ impl TcpStream {
         self.io.run(dir, limits, op)
     }
 
+    /// A read for poll-driven I/O (tokio's `AsyncRead`, hyper): as `try_read`, but a
+    /// read that fills less than `buf` also clears readiness (see
+    /// `PollIo::try_io_until_drained`), saving a `WouldBlock` system call per read.
+    pub(crate) fn try_read_drain(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let len = buf.len();
+        self.io
+            .try_io_until_drained(Direction::Read, |mut s| s.read(buf), |&n| n > 0 && n < len)
+    }
+
     /// For streams layered on this one: one attempt of `op`, as `try_read` makes.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) fn try_io<R>(

@@ -1,4 +1,5 @@
 //! A self-signed certificate for `localhost`, and rustls configurations around it.
+#![allow(dead_code)] // each test binary uses a part
 
 use std::sync::Arc;
 

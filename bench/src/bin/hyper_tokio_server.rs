@@ -4,6 +4,10 @@
 //! certificate.
 //!
 //! `hyper_tokio_server ADDR [CERT.pem KEY.pem]`; `LOAD_PROCS` worker threads (default 2).
+//!
+//! Configured as goru::http::serve configures hyper, so the two differ only in what
+//! drives hyper: hyper's timer with its 30 s header read timeout, and the system
+//! allocator (the goru example uses it too; Go brings its own).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -11,13 +15,10 @@ use std::sync::Arc;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(if req.uri().path() == "/" {
@@ -71,7 +72,16 @@ fn main() {
             let _ = stream.set_nodelay(true);
             let tls = tls.clone();
             tokio::spawn(async move {
-                let builder = auto::Builder::new(TokioExecutor::new());
+                let mut builder = auto::Builder::new(TokioExecutor::new());
+                builder
+                    .http1()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(std::time::Duration::from_secs(30))
+                    .max_buf_size(1 << 20);
+                builder
+                    .http2()
+                    .timer(TokioTimer::new())
+                    .max_header_list_size(1 << 20);
                 let service = hyper::service::service_fn(hello);
                 match tls {
                     Some(tls) => {
