@@ -79,6 +79,15 @@ impl Drop for FutureWait<'_> {
 /// });
 /// ```
 pub fn block_on<F: Future>(fut: F) -> F::Output {
+    block_on_polling(fut, |fut, waker| fut.poll(&mut Context::from_waker(waker)))
+}
+
+/// [`block_on`], with each poll made by `poll` (which may poll on another stack, or
+/// run work the future left for the goroutine's own stack).
+pub(crate) fn block_on_polling<F: Future>(
+    fut: F,
+    mut poll: impl FnMut(std::pin::Pin<&mut F>, &Waker) -> Poll<F::Output>,
+) -> F::Output {
     let mut fut = pin!(fut);
     let g = goroutine::current();
     let waiter = match &g {
@@ -90,9 +99,8 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
         waiter,
     });
     let waker = Waker::from(signal.clone());
-    let mut cx = Context::from_waker(&waker);
     loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+        if let Poll::Ready(v) = poll(fut.as_mut(), &waker) {
             return v;
         }
         let _counted = FutureWait::enter(g.as_ref());

@@ -121,6 +121,9 @@ pub(crate) struct Goroutine {
     pub(crate) body: UnsafeCell<Body>,
     /// The yielder of the running coroutine; valid while the body runs.
     yielder: Cell<*const Yielder<(), Switch>>,
+    /// Whether its code is running on its worker's stack (`on_worker_stack`), where it
+    /// must not switch away (owner only).
+    on_worker_stack: Cell<bool>,
     /// Guard page range and usable size of its stack, once it has one (owner only).
     pub(crate) stack_info: Cell<((usize, usize), usize)>,
     /// Its slot in the runtime's registry (`sched::registry`).
@@ -169,6 +172,7 @@ impl GoRef {
             runtime,
             body: UnsafeCell::new(Body::Pending(body)),
             yielder: Cell::new(std::ptr::null()),
+            on_worker_stack: Cell::new(false),
             stack_info: Cell::new(((0, 0), 0)),
             registry_slot: AtomicU64::new(u64::MAX),
             panic_info: Mutex::new(None),
@@ -331,8 +335,46 @@ impl Goroutine {
             .store(WaitReason::None as u8, Ordering::Relaxed);
     }
 
+    /// Run `f` on the stack of the worker thread running this goroutine instead of the
+    /// goroutine's own. A deep call made often by thousands of goroutines (hyper
+    /// polling a connection) then touches the worker's stack, hot in cache, instead of
+    /// cold pages of one goroutine stack out of thousands. `f` must not switch away
+    /// (park, yield, block): it runs below the worker's suspended frames, on its thread,
+    /// and a switch tried there panics. Must be called by this goroutine; nested calls
+    /// just run `f`.
+    pub(crate) fn on_worker_stack<R>(&self, f: impl FnOnce() -> R + Send) -> R {
+        if self.on_worker_stack.get() {
+            return f();
+        }
+        let y = self.yielder.get();
+        assert!(!y.is_null(), "on_worker_stack outside the goroutine's body");
+        struct Back<'a>(&'a Cell<bool>);
+        impl Drop for Back<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        self.on_worker_stack.set(true);
+        let _back = Back(&self.on_worker_stack);
+        // SAFETY: the yielder is valid while the body runs, and we are on the body's
+        // stack (the flag was clear and the caller is this goroutine). `f` cannot
+        // switch (suspend refuses while the flag is set), so the worker's frames above
+        // the borrowed region stay suspended and untouched until `f` returns; a panic
+        // in `f` is carried back to this stack by corosensei.
+        unsafe { (*y).on_parent_stack(f) }
+    }
+
+    /// Whether it runs on its worker's stack now (see `on_worker_stack`). Owner only.
+    pub(crate) fn is_on_worker_stack(&self) -> bool {
+        self.on_worker_stack.get()
+    }
+
     /// Switch back to the worker. Must be called by this goroutine, on its own stack.
     pub(crate) fn suspend(&self, why: Switch) {
+        assert!(
+            !self.on_worker_stack.get(),
+            "goru: a goroutine tried to park while running on its worker's stack"
+        );
         let y = self.yielder.get();
         debug_assert!(!y.is_null());
         // SAFETY: the yielder pointer was set when the body started and stays valid

@@ -410,8 +410,16 @@ impl<T> std::fmt::Debug for JoinHandle<T> {
 /// ```
 pub fn yield_now() {
     match goroutine::current_ptr() {
-        // SAFETY: the running goroutine is alive while it runs; we are on its stack.
-        Some(g) => unsafe { (*g).suspend(Switch::Yield) },
+        // SAFETY: the running goroutine is alive while it runs; we are on its stack
+        // unless it is running on its worker's (then it cannot switch, and the thread
+        // yields instead).
+        Some(g) => unsafe {
+            if (*g).is_on_worker_stack() {
+                thread::yield_now();
+            } else {
+                (*g).suspend(Switch::Yield);
+            }
+        },
         None => thread::yield_now(),
     }
 }

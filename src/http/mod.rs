@@ -39,6 +39,7 @@
 
 mod body;
 mod client;
+mod driver;
 mod rt;
 mod server;
 mod service;

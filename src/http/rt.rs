@@ -86,7 +86,7 @@ where
 {
     fn execute(&self, fut: F) {
         crate::go(move || {
-            crate::block_on(fut);
+            super::driver::drive(fut);
         });
     }
 }

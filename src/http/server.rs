@@ -262,7 +262,7 @@ impl Connections {
         let mut first_byte = self
             .read_header_timeout
             .map(|t| Box::pin(Sleep::until(crate::time::now() + t)));
-        let ended = crate::block_on(async {
+        let ended = super::driver::drive(async {
             let mut conn = std::pin::pin!(builder.serve_connection(io, service));
             let mut stop = stop.map(|done| {
                 Box::pin(async move {

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -15,19 +15,44 @@ use http::{Request, Response};
 use super::body::{Body, BoxError};
 use crate::JoinHandle;
 
-/// A handler's answer, awaited by the connection: ready at once when the handler ran
-/// in the connection's goroutine, else the goroutine running it.
+/// A handler's answer, awaited by the connection: computed in the connection's
+/// goroutine (deferred there by the driver, see `super::driver`), or by a goroutine
+/// of its own.
 pub(crate) enum Answer {
-    Ready(Option<Result<Response<Body>, BoxError>>),
-    Running(JoinHandle<Result<Response<Body>, BoxError>>),
+    /// Waiting for the connection's driver to run the handler on the goroutine's
+    /// stack; the job is handed over at the first poll.
+    Deferred {
+        job: Option<Box<dyn FnOnce() -> Reply + Send>>,
+        reply: Arc<Mutex<Option<Reply>>>,
+    },
+    Running(JoinHandle<Reply>),
 }
 
-impl Future for Answer {
-    type Output = Result<Response<Body>, BoxError>;
+type Reply = Result<Response<Body>, BoxError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+impl Future for Answer {
+    type Output = Reply;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
         match self.get_mut() {
-            Answer::Ready(answer) => Poll::Ready(answer.take().expect("polled after completion")),
+            Answer::Deferred { job, reply } => {
+                if let Some(job) = job.take() {
+                    let slot = reply.clone();
+                    let run = Box::new(move || {
+                        let r = job();
+                        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                    });
+                    // No driver here (an unusual poller): run it now.
+                    if let Err(run) = super::driver::defer(run) {
+                        run();
+                    }
+                }
+                match reply.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    Some(r) => Poll::Ready(r),
+                    // The driver runs the job, then polls again without waiting.
+                    None => Poll::Pending,
+                }
+            }
             // The goroutine catches its own panics (`answer`), so the handle never
             // holds one.
             Answer::Running(handle) => Pin::new(handle).poll(cx).map(|joined| {
@@ -37,8 +62,8 @@ impl Future for Answer {
     }
 }
 
-/// Run `respond` for a request. An HTTP/1 request without a body runs right here, in
-/// the connection's goroutine, as Go's server runs every handler: HTTP/1 serves one
+/// Run `respond` for a request. An HTTP/1 request without a body runs in the
+/// connection's goroutine, as Go's server runs every handler: HTTP/1 serves one
 /// request at a time anyway, and this saves a goroutine and two switches per request.
 /// Any other request runs on a goroutine of its own: an HTTP/2 stream must not hold
 /// up the connection's other streams, and a request body only flows while the
@@ -50,7 +75,7 @@ impl Future for Answer {
 fn answer(
     inline: bool,
     peer: SocketAddr,
-    respond: impl FnOnce() -> Result<Response<Body>, BoxError> + Send + 'static,
+    respond: impl FnOnce() -> Reply + Send + 'static,
 ) -> Answer {
     let guarded = move || match panic::catch_unwind(AssertUnwindSafe(respond)) {
         Ok(result) => result,
@@ -61,7 +86,10 @@ fn answer(
         }
     };
     if inline {
-        Answer::Ready(Some(guarded()))
+        Answer::Deferred {
+            job: Some(Box::new(guarded)),
+            reply: Arc::new(Mutex::new(None)),
+        }
     } else {
         Answer::Running(crate::go(guarded))
     }

@@ -185,6 +185,9 @@ impl Shared {
         let shared = self.clone();
         let handle = std::thread::Builder::new()
             .name(format!("goru-worker-{index}"))
+            // Room for the deep polls run on the worker's stack (`on_worker_stack`:
+            // hyper's connection poll); only the pages touched are committed.
+            .stack_size(WORKER_THREAD_STACK)
             .spawn(move || worker::run(shared, index))?;
         self.threads
             .lock()
@@ -577,3 +580,8 @@ pub(crate) fn test_goroutine(id: u64) -> GoRef {
         crate::goroutine::BoxTask::boxed(Box::new(|| {})),
     )
 }
+
+/// The stack of each worker thread (std's default is 2 MiB): goroutines may run deep
+/// polls on it (`Goroutine::on_worker_stack`), so it gets what a goroutine's default
+/// stack reserves and more.
+const WORKER_THREAD_STACK: usize = 8 << 20;
