@@ -721,3 +721,39 @@ fn the_types_cross_goroutines() {
     send::<Request<Body>>();
     send::<Response<Body>>();
 }
+
+#[test]
+fn a_tls_handshake_honours_the_socket_timeouts() {
+    let cert = certs::localhost();
+    goru::run(move || {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _silent = TcpStream::connect(addr).unwrap();
+        let (tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let start = Instant::now();
+        let err = goru::tls::TlsAcceptor::new(cert.server_config())
+            .accept(tcp)
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+        assert!(
+            start.elapsed() >= Duration::from_millis(150),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+        // Garbage instead of a ClientHello is refused, not waited on.
+        let mut liar = TcpStream::connect(addr).unwrap();
+        let (tcp, _) = listener.accept().unwrap();
+        liar.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let err = goru::tls::TlsAcceptor::new(cert.server_config())
+            .accept(tcp)
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+    });
+}

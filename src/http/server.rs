@@ -77,7 +77,10 @@ impl Server {
 
     /// How long a client may take to send a request's headers (Go's
     /// `ReadHeaderTimeout`; for TLS it bounds the handshake too). Past it, the
-    /// connection is closed. `None`: no limit.
+    /// connection is closed. It runs from the accept for the first request (Go's way:
+    /// a client that connects and says nothing is dropped) and, as hyper counts it,
+    /// from the end of the previous response for the next one, so it also bounds how
+    /// long a kept-alive connection may sit idle. `None`: no limit.
     pub fn read_header_timeout(mut self, timeout: Option<Duration>) -> Server {
         self.read_header_timeout = timeout;
         self
