@@ -342,6 +342,7 @@ impl Goroutine {
     /// (park, yield, block): it runs below the worker's suspended frames, on its thread,
     /// and a switch tried there panics. Must be called by this goroutine; nested calls
     /// just run `f`.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn on_worker_stack<R>(&self, f: impl FnOnce() -> R + Send) -> R {
         if self.on_worker_stack.get() {
             return f();

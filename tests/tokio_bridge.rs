@@ -130,3 +130,24 @@ fn a_goru_socket_outside_a_goroutine_says_why() {
     let err = goru::block_on(std::future::poll_fn(|cx| conn.poll_read_ready(cx))).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
 }
+
+#[test]
+fn tokio_io_traits_on_a_unix_stream() {
+    goru::run(|| {
+        let (a, b) = goru::net::UnixStream::pair().unwrap();
+        goru::go(move || {
+            let mut buf = [0; 5];
+            Read::read_exact(&mut &b, &mut buf).unwrap();
+            Write::write_all(&mut &b, &buf).unwrap();
+        });
+        let reply = goru::block_on(async move {
+            let mut a = a;
+            AsyncWriteExt::write_all(&mut a, b"unix!").await.unwrap();
+            let mut reply = [0; 5];
+            AsyncReadExt::read_exact(&mut a, &mut reply).await.unwrap();
+            AsyncWriteExt::shutdown(&mut a).await.unwrap();
+            reply
+        });
+        assert_eq!(&reply, b"unix!");
+    });
+}

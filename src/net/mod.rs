@@ -1,6 +1,7 @@
 //! Networking whose blocking calls park the goroutine, not the thread (Go's netpoller).
 //!
-//! [`TcpListener`], [`TcpStream`] and [`UdpSocket`] mirror `std::net`. Their sockets are
+//! [`TcpListener`], [`TcpStream`] and [`UdpSocket`] mirror `std::net`;
+//! [`UnixListener`], [`UnixStream`] and [`UnixDatagram`] mirror `std::os::unix::net`. Their sockets are
 //! non-blocking underneath: an operation that would block registers the socket with
 //! the runtime's epoll poller and parks the goroutine; its worker runs other goroutines
 //! until the socket is ready. A server is therefore written as in Go, one goroutine per
@@ -42,10 +43,12 @@ mod tcp;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;
 mod udp;
+mod unix;
 
 pub use lookup::lookup_host;
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
