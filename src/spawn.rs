@@ -303,6 +303,21 @@ where
     }
 }
 
+/// Start a detached goroutine on `rt` from outside its goroutines (a timer callback on
+/// one of its workers): `go` without a handle. A panic in it is an orphan, as in Go.
+pub(crate) fn go_detached(
+    rt: &Shared,
+    site: &'static Location<'static>,
+    f: impl FnOnce() + Send + 'static,
+) {
+    let cell = Arc::new(TaskCell {
+        f: UnsafeCell::new(Some(f)),
+        state: JoinState::new(site, OrphanPolicy::FailRuntime),
+    });
+    let id = rt.spawn(site, cell.clone());
+    cell.state.detach(id); // no handle: as a dropped JoinHandle
+}
+
 /// An owned permission to wait for a goroutine's result; dropping it detaches.
 pub struct JoinHandle<T> {
     cell: Arc<dyn HasJoinState<T>>,

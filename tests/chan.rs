@@ -832,3 +832,45 @@ fn timer_channels() {
     // Outside a runtime, timer channels run on the process-wide timer thread.
     assert!(goru::time::after(Duration::from_millis(5)).recv().is_ok());
 }
+
+#[test]
+fn after_func_runs_once_on_a_goroutine_and_stop_prevents_it() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    goru::run(|| {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = chan::bounded(4);
+        let c = calls.clone();
+        let timer = goru::time::after_func(Duration::from_millis(10), move || {
+            c.fetch_add(1, Ordering::SeqCst);
+            // A goroutine of its own: it may block, and knows its runtime.
+            goru::time::sleep(Duration::from_millis(1));
+            tx.send(goru::runtime::current_id()).unwrap();
+        });
+        let id = rx.recv().unwrap();
+        assert!(id.is_some(), "f ran on a goroutine");
+        goru::time::sleep(Duration::from_millis(50));
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "once");
+        assert!(!timer.stop(), "already fired");
+        assert!(!timer.reset(Duration::from_millis(5)), "was not pending");
+        rx.recv().unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "reset arms it again");
+
+        let stopped = Arc::new(AtomicUsize::new(0));
+        let s = stopped.clone();
+        let timer = goru::time::after_func(Duration::from_millis(20), move || {
+            s.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(timer.stop());
+        goru::time::sleep(Duration::from_millis(60));
+        assert_eq!(stopped.load(Ordering::SeqCst), 0, "stop prevented the call");
+        assert!(
+            timer.receiver().try_recv().is_err(),
+            "its channel never delivers"
+        );
+    });
+    // Outside a runtime, f runs on a thread of its own.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _t = goru::time::after_func(Duration::from_millis(5), move || tx.send(()).unwrap());
+    rx.recv_timeout(Duration::from_secs(10)).unwrap();
+}

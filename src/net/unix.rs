@@ -57,7 +57,8 @@ pub struct UnixStream {
 ///     let (a, b) = goru::net::UnixDatagram::pair().unwrap();
 ///     a.send(b"ping").unwrap();
 ///     let mut buf = [0; 8];
-///     assert_eq!(&buf[..b.recv(&mut buf).unwrap()], b"ping");
+///     let n = b.recv(&mut buf).unwrap();
+///     assert_eq!(&buf[..n], b"ping");
 /// });
 /// ```
 pub struct UnixDatagram {

@@ -78,7 +78,9 @@ fn drop_without_stopping(ticker: Ticker) {
 /// assert!(t.receiver().recv().is_ok());
 /// ```
 pub struct Timer {
-    feed: chan::TimerFeed<Instant>,
+    /// What firing does: offer the time on the channel, or start `after_func`'s
+    /// goroutine. Shared so that `reset` can arm it again.
+    fire: Arc<dyn Fn() + Send + Sync>,
     rx: Receiver<Instant>,
     key: Mutex<TimerKey>,
 }
@@ -87,23 +89,32 @@ impl Timer {
     /// A timer that fires once, after `d`.
     pub fn new(d: Duration) -> Timer {
         let (feed, rx) = chan::timer_channel();
-        let key = Self::arm(&feed, d);
+        Timer::with_action(d, rx, move || feed.offer(crate::time::now()))
+    }
+
+    fn with_action(
+        d: Duration,
+        rx: Receiver<Instant>,
+        fire: impl Fn() + Send + Sync + 'static,
+    ) -> Timer {
+        let fire: Arc<dyn Fn() + Send + Sync> = Arc::new(fire);
+        let key = Self::arm(&fire, d);
         Timer {
-            feed,
+            fire,
             rx,
             key: Mutex::new(key),
         }
     }
 
-    fn arm(feed: &chan::TimerFeed<Instant>, d: Duration) -> TimerKey {
-        let feed = feed.clone();
+    fn arm(fire: &Arc<dyn Fn() + Send + Sync>, d: Duration) -> TimerKey {
+        let fire = fire.clone();
         Clock::current().add(
             crate::time::now() + d,
-            TimerAction::Call(Box::new(move || feed.offer(crate::time::now()))),
+            TimerAction::Call(Box::new(move || fire())),
         )
     }
 
-    /// The channel the time is delivered on.
+    /// The channel the time is delivered on (never, for an [`after_func`] timer).
     pub fn receiver(&self) -> &Receiver<Instant> {
         &self.rx
     }
@@ -117,9 +128,46 @@ impl Timer {
     pub fn reset(&self, d: Duration) -> bool {
         let mut key = self.key.lock().unwrap_or_else(|e| e.into_inner());
         let was_pending = key.stop();
-        *key = Self::arm(&self.feed, d);
+        *key = Self::arm(&self.fire, d);
         was_pending
     }
+}
+
+/// Go's `time.AfterFunc`: after `d`, call `f` on a goroutine of its own (on a thread
+/// of its own when called outside a runtime). The returned [`Timer`]'s `stop`
+/// prevents the call if it has not started; `reset` arms it again, and `f` then runs
+/// again. Its channel never delivers. Dropping the timer stops it, as for every goru
+/// timer (keep it alive for as long as the call should stay scheduled).
+///
+/// ```
+/// use std::time::Duration;
+/// goru::run(|| {
+///     let (tx, rx) = goru::chan::bounded(1);
+///     let _t = goru::time::after_func(Duration::from_millis(5), move || tx.send("fired").unwrap());
+///     assert_eq!(rx.recv().unwrap(), "fired");
+///     let never = goru::time::after_func(Duration::from_secs(60), || unreachable!());
+///     assert!(never.stop(), "stopped before it fired");
+/// });
+/// ```
+#[track_caller]
+pub fn after_func<F>(d: Duration, f: F) -> Timer
+where
+    F: Fn() + Send + Sync + 'static,
+{
+    let site = std::panic::Location::caller();
+    let clock = Clock::current();
+    let f = Arc::new(f);
+    Timer::with_action(d, chan::never(), move || {
+        let f = f.clone();
+        match clock {
+            // SAFETY: a runtime's timers fire only on its own workers, while it runs;
+            // this callback is one of its timers, so the runtime is alive here.
+            Clock::Runtime(rt) => unsafe { crate::spawn::go_detached(&*rt, site, move || f()) },
+            Clock::Global => {
+                std::thread::spawn(move || f());
+            }
+        }
+    })
 }
 
 impl Drop for Timer {

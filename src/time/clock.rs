@@ -53,6 +53,9 @@ pub(crate) enum Clock {
 // SAFETY: the runtime pointer is only dereferenced while the runtime is alive (see the
 // variant's contract); Shared is Sync.
 unsafe impl Send for Clock {}
+// SAFETY: as above: the pointer is only copied and read, never written through, and
+// dereferenced only under the variant's contract.
+unsafe impl Sync for Clock {}
 
 impl Clock {
     /// The clock of the calling goroutine's runtime, or the global one.

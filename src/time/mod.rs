@@ -9,7 +9,7 @@ pub(crate) mod clock;
 pub(crate) mod sleep_future;
 pub(crate) mod timers;
 
-pub use channels::{after, tick, Ticker, Timer};
+pub use channels::{after, after_func, tick, Ticker, Timer};
 
 use std::time::Duration;
 
