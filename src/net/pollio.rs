@@ -8,6 +8,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,15 @@ use crate::sched::Shared;
 
 pub(crate) struct PollIo<S: AsRawFd> {
     io: S,
-    registration: Mutex<Option<Registration>>,
+    /// The registration in use, read without a lock by every wait and readiness
+    /// check: null until the first, else the last box in `registrations`.
+    current: AtomicPtr<Registration>,
+    /// Every registration the socket has had, the current one last. One used with
+    /// another runtime before is deregistered from its poller but kept until the
+    /// socket drops, so a reader of `current` that raced the change never sees it
+    /// freed. (A socket moves between runtimes rarely, so this stays short.)
+    #[allow(clippy::vec_box)] // boxed for addresses that stay put when the Vec grows
+    registrations: Mutex<Vec<Box<Registration>>>,
 }
 
 struct Registration {
@@ -79,7 +88,8 @@ impl<S: AsRawFd> PollIo<S> {
     pub(crate) fn new(io: S) -> PollIo<S> {
         PollIo {
             io,
-            registration: Mutex::new(None),
+            current: AtomicPtr::new(std::ptr::null_mut()),
+            registrations: Mutex::new(Vec::new()),
         }
     }
 
@@ -158,13 +168,8 @@ impl<S: AsRawFd> PollIo<S> {
         op: impl FnOnce(&S) -> io::Result<R>,
         drained: impl FnOnce(&R) -> bool,
     ) -> io::Result<R> {
-        let desc = self
-            .registration
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|r| r.desc.clone());
-        let seen = desc.as_ref().map(|d| d.events(dir));
+        let desc = self.current_registration().map(|r| &*r.desc);
+        let seen = desc.map(|d| d.events(dir));
         let result = op(&self.io);
         if let (Some(desc), Some(seen)) = (desc, seen) {
             let clear = match &result {
@@ -201,47 +206,62 @@ impl<S: AsRawFd> PollIo<S> {
             Ok(desc) => desc,
             Err(err) => return Poll::Ready(Err(err)),
         };
-        match desc.arm_waker(dir, cx.waker()) {
-            None => Poll::Ready(Ok(())),
-            Some(newly_waiting) => {
-                if newly_waiting {
-                    runtime.poller.add_waiting(1);
-                }
-                Poll::Pending
-            }
+        let (ready, newly_waiting) = desc.arm_waker(dir, cx.waker());
+        if newly_waiting {
+            runtime.poller.add_waiting(1);
         }
+        if ready {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// The registration in use, if any.
+    fn current_registration(&self) -> Option<&Registration> {
+        let current = self.current.load(Ordering::Acquire);
+        // SAFETY: a non-null `current` points into a box of `registrations`, and no
+        // box is freed before `self` is dropped (the field's invariant).
+        (!current.is_null()).then(|| unsafe { &*current })
     }
 
     /// The descriptor registered with `runtime`'s poller, registering it (and leaving
     /// the poller of a runtime it was used with before) if needed.
-    fn desc_for(&self, runtime: &Shared) -> io::Result<Arc<IoDesc>> {
-        let mut registration = self.registration.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(r) = &*registration {
+    fn desc_for(&self, runtime: &Shared) -> io::Result<&IoDesc> {
+        if let Some(r) = self.current_registration() {
             if Arc::ptr_eq(&r.poller, &runtime.poller) {
-                return Ok(r.desc.clone());
+                return Ok(&r.desc);
             }
         }
-        if let Some(old) = registration.take() {
-            old.poller.deregister(self.io.as_raw_fd(), old.desc);
+        let mut registrations = self.registrations.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(last) = registrations.last() {
+            if Arc::ptr_eq(&last.poller, &runtime.poller) {
+                return Ok(&self.current_registration().expect("set with the push").desc);
+            }
+            last.poller
+                .deregister(self.io.as_raw_fd(), last.desc.clone());
         }
         let desc = runtime.poller.register(self.io.as_raw_fd())?;
-        *registration = Some(Registration {
+        let mut registration = Box::new(Registration {
             poller: runtime.poller.clone(),
-            desc: desc.clone(),
+            desc,
         });
-        Ok(desc)
+        self.current.store(&mut *registration, Ordering::Release);
+        registrations.push(registration);
+        drop(registrations);
+        Ok(&self.current_registration().expect("just stored").desc)
     }
 }
 
 impl<S: AsRawFd> Drop for PollIo<S> {
     fn drop(&mut self) {
         // Runs before `io` closes the descriptor, as deregistration needs it open.
-        let registration = self
-            .registration
+        let registrations = self
+            .registrations
             .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(r) = registration {
+            .unwrap_or_else(|e| e.into_inner());
+        // Only the current one is still registered; the others left their pollers.
+        if let Some(r) = registrations.pop() {
             r.poller.deregister(self.io.as_raw_fd(), r.desc);
         }
     }

@@ -62,24 +62,66 @@ struct DirState {
     ready: bool,
     /// Goroutines parked until this direction is ready, keyed for removal.
     waiters: Vec<(u64, Unparker)>,
-    /// Readiness as `poll_*_ready` reports it (tokio's model): set by every event, and
-    /// cleared only by a `try_*` that met `WouldBlock`, if no event came since that
-    /// attempt began (`events` tells). A partial read leaves it set, as data may remain
-    /// that no new edge will announce.
-    async_ready: bool,
-    /// Events seen on this direction, for that check.
-    events: u64,
     /// The task of the last `poll_*_ready` that found the direction not ready (one per
     /// direction, as tokio keeps: a later poll replaces it). Counted in the poller's
     /// `waiting` while stored.
     waker: Option<std::task::Waker>,
 }
 
+/// One direction's readiness as `poll_*_ready` reports it (tokio's model), in one
+/// atomic word so that the hot path of poll-driven I/O takes no lock: the low bit is
+/// *ready*, the rest counts events. Every event adds one and sets the bit; a `try_*`
+/// that met `WouldBlock` clears the bit only if the count is still what it read before
+/// its attempt (no event came meanwhile). A partial read leaves it set, as data may
+/// remain that no new edge will announce.
+struct AsyncReady(AtomicU64);
+
+const READY_BIT: u64 = 1;
+
+impl AsyncReady {
+    fn word(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn event(&self) {
+        // Count up and set the bit: (events + 1) << 1 | 1, from either bit state.
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| {
+                Some(((w >> 1) + 1) << 1 | READY_BIT)
+            });
+    }
+
+    fn clear_if_unchanged(&self, seen: u64) {
+        if seen & READY_BIT != 0 {
+            let _ = self.0.compare_exchange(
+                seen,
+                seen & !READY_BIT,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+        }
+    }
+}
+
 /// The poller's record of one registered socket (Go's `pollDesc`).
-#[derive(Default)]
 pub(crate) struct IoDesc {
     read: Mutex<DirState>,
     write: Mutex<DirState>,
+    read_ready: AsyncReady,
+    write_ready: AsyncReady,
+}
+
+impl Default for IoDesc {
+    fn default() -> IoDesc {
+        let ready = || AsyncReady(AtomicU64::new(READY_BIT)); // ready until proven not
+        IoDesc {
+            read: Mutex::default(),
+            write: Mutex::default(),
+            read_ready: ready(),
+            write_ready: ready(),
+        }
+    }
 }
 
 impl IoDesc {
@@ -87,6 +129,13 @@ impl IoDesc {
         match dir {
             Direction::Read => &self.read,
             Direction::Write => &self.write,
+        }
+    }
+
+    fn async_ready(&self, dir: Direction) -> &AsyncReady {
+        match dir {
+            Direction::Read => &self.read_ready,
+            Direction::Write => &self.write_ready,
         }
     }
 
@@ -102,43 +151,45 @@ impl IoDesc {
         true
     }
 
-    /// [`arm`](Self::arm) for a future: `None` if the direction is ready (see
-    /// `async_ready`), else whether the waker took an empty place
-    /// (the caller counts it as waiting) rather than replacing an earlier one.
-    pub(crate) fn arm_waker(&self, dir: Direction, waker: &std::task::Waker) -> Option<bool> {
-        let mut state = self.dir(dir).lock().unwrap_or_else(|e| e.into_inner());
-        if state.async_ready {
-            return None;
+    /// [`arm`](Self::arm) for a future: `(ready, newly_waiting)`. Ready (no lock
+    /// taken) if the direction may make progress; else the waker is stored, and
+    /// `newly_waiting` says it took an empty place (the caller counts it as waiting)
+    /// rather than replacing an earlier one. An event between the check and the store
+    /// is caught by the second check: the event sets the word before it takes the lock
+    /// to look for a waker, so either it finds the waker or we find the word set.
+    /// (Ready with a waker stored: the waker stays, counted, and wakes spuriously.)
+    pub(crate) fn arm_waker(&self, dir: Direction, waker: &std::task::Waker) -> (bool, bool) {
+        let ready = self.async_ready(dir);
+        if ready.word() & READY_BIT != 0 {
+            return (true, false);
         }
-        match &mut state.waker {
-            Some(w) => {
-                if !w.will_wake(waker) {
-                    w.clone_from(waker);
+        let newly_waiting = {
+            let mut state = self.dir(dir).lock().unwrap_or_else(|e| e.into_inner());
+            match &mut state.waker {
+                Some(w) => {
+                    if !w.will_wake(waker) {
+                        w.clone_from(waker);
+                    }
+                    false
                 }
-                Some(false)
+                slot @ None => {
+                    *slot = Some(waker.clone());
+                    true
+                }
             }
-            slot @ None => {
-                *slot = Some(waker.clone());
-                Some(true)
-            }
-        }
+        };
+        (ready.word() & READY_BIT != 0, newly_waiting)
     }
 
-    /// The event count now, taken before a `try_*` attempt.
+    /// The readiness word now, taken before a `try_*` attempt.
     pub(crate) fn events(&self, dir: Direction) -> u64 {
-        self.dir(dir)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .events
+        self.async_ready(dir).word()
     }
 
-    /// A `try_*` attempt begun at event count `seen` met `WouldBlock`: not ready, unless
-    /// an event came meanwhile.
+    /// A `try_*` attempt begun at word `seen` met `WouldBlock` (or drained the
+    /// socket): not ready, unless an event came meanwhile.
     pub(crate) fn clear_async_ready(&self, dir: Direction, seen: u64) {
-        let mut state = self.dir(dir).lock().unwrap_or_else(|e| e.into_inner());
-        if state.events == seen {
-            state.async_ready = false;
-        }
+        self.async_ready(dir).clear_if_unchanged(seen);
     }
 
     /// Leave the waiters (after a wake-up, a timeout or a cancellation).
@@ -150,10 +201,10 @@ impl IoDesc {
     /// Hand an event to the waiters, or keep it; returns how many wakers it took (no
     /// longer waiting).
     fn notify(&self, dir: Direction) -> usize {
+        // Before the lock: see `arm_waker`.
+        self.async_ready(dir).event();
         let mut state = self.dir(dir).lock().unwrap_or_else(|e| e.into_inner());
         let waker = state.waker.take();
-        state.async_ready = true;
-        state.events += 1;
         if state.waiters.is_empty() {
             state.ready = true;
         }
