@@ -432,3 +432,79 @@ impl super::Shared {
             .unwrap_or(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Condvar;
+    use std::task::{Wake, Waker};
+
+    /// A waker that raises a flag a thread can wait on.
+    #[derive(Default)]
+    struct Flag {
+        raised: Mutex<bool>,
+        cond: Condvar,
+    }
+
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            *self.raised.lock().unwrap() = true;
+            self.cond.notify_all();
+        }
+    }
+
+    impl Flag {
+        /// Wait for a wake; false if none came within the bound.
+        fn wait(&self) -> bool {
+            let guard = self.raised.lock().unwrap();
+            let (mut raised, _) = self
+                .cond
+                .wait_timeout_while(guard, Duration::from_secs(10), |r| !*r)
+                .unwrap();
+            std::mem::replace(&mut *raised, false)
+        }
+    }
+
+    /// The poll-readiness protocol under a racing producer: a consumer that drains,
+    /// clears readiness after finding nothing, then stores its waker never misses an
+    /// event (the check-then-store window is what the atomic word must cover). The
+    /// producer waits for each item to be taken before it makes the next, so every
+    /// event is the last one for a while: a lost wake-up stalls the consumer for good.
+    #[test]
+    fn poll_readiness_never_loses_an_event() {
+        const ITEMS: usize = 20_000;
+        let desc = Arc::new(IoDesc::default());
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = Arc::new(AtomicUsize::new(0));
+        let producer = {
+            let (desc, queued, taken) = (desc.clone(), queued.clone(), taken.clone());
+            std::thread::spawn(move || {
+                for i in 0..ITEMS {
+                    queued.fetch_add(1, Ordering::SeqCst);
+                    desc.notify(Direction::Read);
+                    while taken.load(Ordering::SeqCst) <= i {
+                        std::hint::spin_loop();
+                    }
+                }
+            })
+        };
+        let flag = Arc::new(Flag::default());
+        let waker = Waker::from(flag.clone());
+        while taken.load(Ordering::SeqCst) < ITEMS {
+            let seen = desc.events(Direction::Read);
+            let got = queued.swap(0, Ordering::SeqCst);
+            if got > 0 {
+                taken.fetch_add(got, Ordering::SeqCst);
+                continue;
+            }
+            // "WouldBlock": nothing was there when we looked.
+            desc.clear_async_ready(Direction::Read, seen);
+            let (ready, _) = desc.arm_waker(Direction::Read, &waker);
+            if !ready {
+                let n = taken.load(Ordering::SeqCst);
+                assert!(flag.wait(), "lost wake-up with {n} of {ITEMS} taken");
+            }
+        }
+        producer.join().unwrap();
+    }
+}
