@@ -8,8 +8,8 @@
 //! spurious return from `park` never causes a poll nobody asked for.
 //!
 //! Wakers escape the runtime's sight: a tokio task, a plain thread or a timer of another
-//! runtime may hold one. So while a goroutine is parked in `block_on` the deadlock
-//! detector does not report its runtime (`Shared::future_waits`). A deadlock that runs
+//! runtime may hold one. So while a goroutine is parked in `block_on` (wait reason
+//! `future`) the deadlock detector does not report its runtime. A deadlock that runs
 //! through a future is missed rather than reported falsely.
 
 use std::future::Future;
@@ -36,27 +36,6 @@ impl Wake for Signal {
         // Only the first wake after a poll needs to unpark; later ones find the flag.
         if !self.notified.swap(true, Ordering::AcqRel) {
             self.waiter.clone().unpark();
-        }
-    }
-}
-
-/// Counts the calling goroutine as parked in `block_on` for as long as it lives.
-struct FutureWait<'a>(Option<&'a std::sync::atomic::AtomicUsize>);
-
-impl<'a> FutureWait<'a> {
-    fn enter(g: Option<&'a goroutine::GoRef>) -> FutureWait<'a> {
-        let count = g.map(|g| &g.runtime().future_waits);
-        if let Some(c) = count {
-            c.fetch_add(1, Ordering::SeqCst);
-        }
-        FutureWait(count)
-    }
-}
-
-impl Drop for FutureWait<'_> {
-    fn drop(&mut self) {
-        if let Some(c) = self.0 {
-            c.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
@@ -89,9 +68,8 @@ pub(crate) fn block_on_polling<F: Future>(
     mut poll: impl FnMut(std::pin::Pin<&mut F>, &Waker) -> Poll<F::Output>,
 ) -> F::Output {
     let mut fut = pin!(fut);
-    let g = goroutine::current();
-    let waiter = match &g {
-        Some(g) => Unparker::Goroutine(g.clone()),
+    let waiter = match goroutine::current() {
+        Some(g) => Unparker::Goroutine(g),
         None => park::current(),
     };
     let signal = Arc::new(Signal {
@@ -103,7 +81,6 @@ pub(crate) fn block_on_polling<F: Future>(
         if let Poll::Ready(v) = poll(fut.as_mut(), &waker) {
             return v;
         }
-        let _counted = FutureWait::enter(g.as_ref());
         while !signal.notified.swap(false, Ordering::AcqRel) {
             park::park(WaitReason::Future);
         }

@@ -18,6 +18,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::goroutine::PARKED;
+use crate::park::WaitReason;
 use crate::sched::Shared;
 
 /// How long a runtime must look deadlocked, without progress, to be reported.
@@ -75,11 +76,16 @@ fn looks_deadlocked(shared: &Shared) -> bool {
         || shared.timers.pending() > 0
         || shared.poller.has_waiters()
         || shared.blocking_calls.load(Ordering::SeqCst) > 0
-        || shared.future_waits.load(Ordering::SeqCst) > 0
     {
         return false;
     }
     let goroutines = shared.goroutines();
     // `main` gone means `run` is returning: the rest are abandoned, not deadlocked.
-    goroutines.first().is_some_and(|g| g.id == 1) && goroutines.iter().all(|g| g.state() == PARKED)
+    // A goroutine parked in `block_on` may be woken by a waker held out of our sight.
+    // (Its reason is stored before it parks, so a PARKED goroutine shows it.)
+    goroutines.first().is_some_and(|g| g.id == 1)
+        && goroutines.iter().all(|g| g.state() == PARKED)
+        && !goroutines
+            .iter()
+            .any(|g| g.wait_reason() == WaitReason::Future)
 }

@@ -16,15 +16,48 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-/// Work a poll left for the goroutine's own stack.
-type Job = Box<dyn FnOnce() + Send>;
+/// Work a poll left for the goroutine's own stack: run once, by the driver.
+pub(crate) trait DeferredJob: Send + Sync {
+    fn run(&self);
+}
+
+pub(crate) type Job = Arc<dyn DeferredJob>;
+
+/// The jobs one poll deferred: HTTP/1 has at most one request in flight, so the first
+/// needs no allocation.
+#[derive(Default)]
+struct Jobs {
+    first: Option<Job>,
+    more: Vec<Job>,
+}
+
+impl Jobs {
+    fn push(&mut self, job: Job) {
+        if self.first.is_none() {
+            self.first = Some(job);
+        } else {
+            self.more.push(job);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn run_all(self) {
+        for job in self.first.into_iter().chain(self.more) {
+            job.run();
+        }
+    }
+}
 
 thread_local! {
     /// The jobs deferred by the poll running on this thread's worker stack, if a
     /// driver is polling here (`None`: nobody would run a deferred job).
-    static DEFERRED: RefCell<Option<Vec<Job>>> = const { RefCell::new(None) };
+    static DEFERRED: RefCell<Option<Jobs>> = const { RefCell::new(None) };
 }
 
 /// Leave `job` for the driver polling on this thread, if there is one; otherwise hand
@@ -52,9 +85,7 @@ pub(crate) fn drive<F: Future + Send>(fut: F) -> F::Output {
         }
         // Back on the goroutine's stack: run what the poll left, then poll again, as
         // the deferred answers are now ready.
-        for job in jobs {
-            job();
-        }
+        jobs.run_all();
         if let Poll::Ready(v) = poll {
             return Poll::Ready(v);
         }
@@ -62,12 +93,12 @@ pub(crate) fn drive<F: Future + Send>(fut: F) -> F::Output {
 }
 
 /// One poll, collecting the jobs it defers.
-fn poll_collecting<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> (Poll<F::Output>, Vec<Job>) {
+fn poll_collecting<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> (Poll<F::Output>, Jobs) {
     /// Puts back whoever collected before (none, as drives do not nest on one
     /// worker stack), also when the poll panics.
-    struct Collecting(Option<Option<Vec<Job>>>);
+    struct Collecting(Option<Option<Jobs>>);
     impl Collecting {
-        fn finish(mut self) -> Vec<Job> {
+        fn finish(mut self) -> Jobs {
             let outer = self.0.take().unwrap_or_default();
             DEFERRED
                 .with(|d| std::mem::replace(&mut *d.borrow_mut(), outer))
@@ -81,7 +112,9 @@ fn poll_collecting<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> (Poll<F::Outpu
             }
         }
     }
-    let collecting = Collecting(Some(DEFERRED.with(|d| d.borrow_mut().replace(Vec::new()))));
+    let collecting = Collecting(Some(
+        DEFERRED.with(|d| d.borrow_mut().replace(Jobs::default())),
+    ));
     let poll = fut.poll(&mut Context::from_waker(waker));
     (poll, collecting.finish())
 }
@@ -90,8 +123,16 @@ fn poll_collecting<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> (Poll<F::Outpu
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
     use std::time::Duration;
+
+    struct SleepThenSet(Arc<AtomicBool>);
+
+    impl DeferredJob for SleepThenSet {
+        fn run(&self) {
+            crate::time::sleep(Duration::from_millis(5)); // parks: fine here
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
 
     #[test]
     fn a_deferred_job_runs_on_the_goroutine_stack_where_it_may_park() {
@@ -102,12 +143,8 @@ mod tests {
             let polls = drive(std::future::poll_fn(move |_| {
                 if !handed_over {
                     handed_over = true;
-                    let flag = flag.clone();
-                    defer(Box::new(move || {
-                        crate::time::sleep(Duration::from_millis(5)); // parks: fine here
-                        flag.store(true, Ordering::SeqCst);
-                    }))
-                    .unwrap_or_else(|_| panic!("no driver collecting"));
+                    defer(Arc::new(SleepThenSet(flag.clone())))
+                        .unwrap_or_else(|_| panic!("no driver collecting"));
                     return Poll::Pending; // no waker stored: the driver polls again
                 }
                 assert!(
@@ -123,9 +160,10 @@ mod tests {
 
     #[test]
     fn outside_a_driver_nothing_is_deferred() {
-        assert!(defer(Box::new(|| {})).is_err());
-        crate::run(|| {
-            let deferred = crate::block_on(async { defer(Box::new(|| {})).is_ok() });
+        let job = || Arc::new(SleepThenSet(Arc::new(AtomicBool::new(false))));
+        assert!(defer(job()).is_err());
+        crate::run(move || {
+            let deferred = crate::block_on(async { defer(job()).is_ok() });
             assert!(!deferred, "plain block_on collects nothing");
         });
     }

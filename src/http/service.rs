@@ -19,38 +19,58 @@ use crate::JoinHandle;
 /// goroutine (deferred there by the driver, see `super::driver`), or by a goroutine
 /// of its own.
 pub(crate) enum Answer {
-    /// Waiting for the connection's driver to run the handler on the goroutine's
-    /// stack; the job is handed over at the first poll.
+    /// Run by the connection's driver on the goroutine's stack: handed over at the
+    /// first poll, ready at the next.
     Deferred {
-        job: Option<Box<dyn FnOnce() -> Reply + Send>>,
-        reply: Arc<Mutex<Option<Reply>>>,
+        handed_over: bool,
+        state: Arc<Mutex<Deferred>>,
     },
     Running(JoinHandle<Reply>),
 }
 
 type Reply = Result<Response<Body>, BoxError>;
 
+/// A deferred handler: its job until the driver runs it, then its reply.
+pub(crate) enum Deferred {
+    Job(Box<dyn FnOnce() -> Reply + Send>),
+    Reply(Reply),
+    Taken,
+}
+
+impl super::driver::DeferredJob for Mutex<Deferred> {
+    fn run(&self) {
+        let job = std::mem::replace(
+            &mut *self.lock().unwrap_or_else(|e| e.into_inner()),
+            Deferred::Taken,
+        );
+        if let Deferred::Job(job) = job {
+            let reply = job(); // outside the lock: it may park
+            *self.lock().unwrap_or_else(|e| e.into_inner()) = Deferred::Reply(reply);
+        }
+    }
+}
+
 impl Future for Answer {
     type Output = Reply;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
         match self.get_mut() {
-            Answer::Deferred { job, reply } => {
-                if let Some(job) = job.take() {
-                    let slot = reply.clone();
-                    let run = Box::new(move || {
-                        let r = job();
-                        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-                    });
+            Answer::Deferred { handed_over, state } => {
+                if !*handed_over {
+                    *handed_over = true;
                     // No driver here (an unusual poller): run it now.
-                    if let Err(run) = super::driver::defer(run) {
-                        run();
+                    if let Err(job) = super::driver::defer(state.clone()) {
+                        job.run();
                     }
                 }
-                match reply.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    Some(r) => Poll::Ready(r),
+                let mut slot = state.lock().unwrap_or_else(|e| e.into_inner());
+                match std::mem::replace(&mut *slot, Deferred::Taken) {
+                    Deferred::Reply(reply) => Poll::Ready(reply),
                     // The driver runs the job, then polls again without waiting.
-                    None => Poll::Pending,
+                    pending => {
+                        *slot = pending;
+                        Poll::Pending
+                    }
                 }
             }
             // The goroutine catches its own panics (`answer`), so the handle never
@@ -87,8 +107,8 @@ fn answer(
     };
     if inline {
         Answer::Deferred {
-            job: Some(Box::new(guarded)),
-            reply: Arc::new(Mutex::new(None)),
+            handed_over: false,
+            state: Arc::new(Mutex::new(Deferred::Job(Box::new(guarded)))),
         }
     } else {
         Answer::Running(crate::go(guarded))

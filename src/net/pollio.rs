@@ -194,14 +194,16 @@ impl<S: AsRawFd> PollIo<S> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<()>> {
         use std::task::Poll;
-        let Some(g) = goroutine::current() else {
+        let Some(g) = goroutine::current_ptr() else {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "goru: socket readiness is watched by a runtime's poller: poll it from a \
                  goroutine (inside goru::block_on), not from a plain thread",
             )));
         };
-        let runtime = g.runtime();
+        // SAFETY: the running goroutine is alive, and keeps its runtime alive, while it
+        // runs; no reference outlives this call.
+        let runtime = unsafe { (*g).runtime() };
         let desc = match self.desc_for(runtime) {
             Ok(desc) => desc,
             Err(err) => return Poll::Ready(Err(err)),

@@ -100,9 +100,6 @@ pub(crate) struct Shared {
     pub(crate) poller: Arc<Poller>,
     /// Calls of `goru::blocking` in progress for this runtime's goroutines.
     pub(crate) blocking_calls: AtomicUsize,
-    /// Goroutines parked in `goru::block_on`: their wakers may be called from plain
-    /// threads or other runtimes, which the deadlock detector cannot see.
-    pub(crate) future_waits: AtomicUsize,
     /// The clock as last read by the scheduler (for wait durations in the dump).
     coarse_now: AtomicU64,
     pub(crate) stacks: Arc<StackPool>,
@@ -145,7 +142,6 @@ impl Shared {
             timers: Timers::new(workers),
             poller: Arc::new(Poller::new()?),
             blocking_calls: AtomicUsize::new(0),
-            future_waits: AtomicUsize::new(0),
             coarse_now: AtomicU64::new(0),
             stacks: StackPool::for_size(config.stack_size),
             external_spawns: AtomicUsize::new(0),
