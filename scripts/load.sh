@@ -7,6 +7,8 @@
 #
 #   scripts/load.sh [duration-seconds] [connection counts...]   # default: 10 100 1000
 #
+# A loaded 2-core machine varies by 10-20% between identical runs, so each cell is run
+# LOAD_REPS times (default 3), the three servers taking turns, and the median is shown.
 # Installs Debian's wrk, golang-go and openssl when missing (needs root or sudo). Every
 # server gets the same number of worker threads (LOAD_PROCS, default 2: GORU_MAXPROCS,
 # GOMAXPROCS, tokio's worker_threads). LOAD_SCHEMES="http" skips the HTTPS rounds.
@@ -16,6 +18,7 @@ DURATION=${1:-10}
 shift || true
 if [ $# -gt 0 ]; then CONN_COUNTS=("$@"); else CONN_COUNTS=(100 1000); fi
 PROCS=${LOAD_PROCS:-2}
+REPS=${LOAD_REPS:-3}
 THREADS=${LOAD_WRK_THREADS:-2}
 export LOAD_PROCS=$PROCS
 
@@ -51,38 +54,48 @@ wait_up() {
     return 1
 }
 
-# run NAME SCHEME CONNS ADDR CMD...: start the server, load it, print one line.
-run() {
-    local name=$1 scheme=$2 conns=$3 addr=$4
-    shift 4
-    "$@" >/dev/null &
+# once NAME SCHEME CONNS ADDR CMD...: start the server, load it, keep wrk's report.
+once() {
+    local name=$1 scheme=$2 conns=$3 addr=$4 rep=$5
+    shift 5
+    "$@" >/dev/null 2>&1 &
     local pid=$!
     wait_up "$addr"
     wrk -t1 -c10 -d1s "$scheme://$addr/" >/dev/null # warm up
-    local out
-    out=$(wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --latency "$scheme://$addr/")
+    wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --latency "$scheme://$addr/" \
+        >"$TMP/$scheme-$name-$conns.$rep"
     kill "$pid" && wait "$pid" 2>/dev/null || true
-    local rps p50 p99 errors
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
-    printf '%-7s %-6s %6s %12s %10s %10s  %s\n' "$scheme" "$name" "$conns" "$rps" "$p50" "$p99" "$errors"
-    echo "$rps" >"$TMP/$scheme-$name-$conns"
 }
 
-echo "wrk -t$THREADS -d${DURATION}s, servers on $PROCS worker threads, $(nproc) cores"
+# median FILES...: the median requests/s of wrk reports, and that run's p50 and p99.
+median() {
+    for f in "$@"; do
+        printf '%s %s %s %s\n' "$(awk '/Requests\/sec/ {print $2}' "$f")" \
+            "$(awk '$1 == "50%" {print $2}' "$f")" "$(awk '$1 == "99%" {print $2}' "$f")" \
+            "$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' "$f")"
+    done | sort -n | awk -v n=$# 'NR == int((n + 1) / 2)'
+}
+
+echo "wrk -t$THREADS -d${DURATION}s, servers on $PROCS worker threads, $(nproc) cores," \
+    "median of $REPS rounds (servers taking turns)"
 printf '%-7s %-6s %6s %12s %10s %10s\n' scheme server conns "req/s" p50 p99
 for scheme in ${LOAD_SCHEMES:-http https}; do
     tls=()
     if [ "$scheme" = https ]; then tls=("$TMP/cert.pem" "$TMP/key.pem"); fi
     for conns in "${CONN_COUNTS[@]}"; do
-        GORU_MAXPROCS=$PROCS run goru "$scheme" "$conns" 127.0.0.1:18080 \
-            target/release/examples/http_server 127.0.0.1:18080 "${tls[@]}"
-        GOMAXPROCS=$PROCS run go "$scheme" "$conns" 127.0.0.1:18081 \
-            bench/go/bin/httpserver 127.0.0.1:18081 "${tls[@]}"
-        run tokio "$scheme" "$conns" 127.0.0.1:18082 \
-            target/release/hyper_tokio_server 127.0.0.1:18082 "${tls[@]}"
+        for rep in $(seq 1 "$REPS"); do
+            GORU_MAXPROCS=$PROCS once goru "$scheme" "$conns" 127.0.0.1:18080 "$rep" \
+                target/release/examples/http_server 127.0.0.1:18080 "${tls[@]}"
+            GOMAXPROCS=$PROCS once go "$scheme" "$conns" 127.0.0.1:18081 "$rep" \
+                bench/go/bin/httpserver 127.0.0.1:18081 "${tls[@]}"
+            once tokio "$scheme" "$conns" 127.0.0.1:18082 "$rep" \
+                target/release/hyper_tokio_server 127.0.0.1:18082 "${tls[@]}"
+        done
+        for name in goru go tokio; do
+            read -r rps p50 p99 errors < <(median "$TMP/$scheme-$name-$conns".*)
+            printf '%-7s %-6s %6s %12s %10s %10s  %s\n' "$scheme" "$name" "$conns" "$rps" "$p50" "$p99" "$errors"
+            echo "$rps" >"$TMP/$scheme-$name-$conns"
+        done
     done
 done
 echo

@@ -2,11 +2,24 @@
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::OnceLock;
+
+use crate::sync::Semaphore;
+
+/// Lookups running at once, at most, process-wide. A burst of a thousand connects to
+/// new names would otherwise start a thousand blocking-pool threads; Go caps its cgo
+/// resolver the same way (at 500 threads; ours are plain threads, so fewer).
+pub(crate) const MAX_LOOKUPS_IN_FLIGHT: usize = 64;
+
+fn lookup_slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| Semaphore::new(MAX_LOOKUPS_IN_FLIGHT))
+}
 
 /// Resolve `"host:port"` (`"example.com:80"`, `"[::1]:8080"`) to its addresses, as Go's
 /// `net.LookupHost` plus the port. An IP literal resolves at once; a name is looked up
 /// with the system resolver (`getaddrinfo`, so `/etc/hosts` and nsswitch apply) on the
-/// blocking pool, and the goroutine parks meanwhile.
+/// blocking pool, at most 64 at a time, and the goroutine parks meanwhile.
 ///
 /// ```
 /// let addrs = goru::net::lookup_host("127.0.0.1:80").unwrap();
@@ -20,9 +33,12 @@ pub fn lookup_host(host_port: &str) -> io::Result<Vec<SocketAddr>> {
     if let Ok(addr) = host_port.parse::<SocketAddr>() {
         return Ok(vec![addr]);
     }
+    let _slot = lookup_slots().acquire();
     let host_port = host_port.to_owned();
-    let addrs: Vec<SocketAddr> =
-        crate::blocking(move || host_port.to_socket_addrs().map(Iterator::collect))?;
+    let addrs: Vec<SocketAddr> = crate::blocking(move || {
+        let _gauge = gauge::enter();
+        resolve(&host_port)
+    })?;
     if addrs.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,
@@ -30,4 +46,78 @@ pub fn lookup_host(host_port: &str) -> io::Result<Vec<SocketAddr>> {
         ));
     }
     Ok(addrs)
+}
+
+/// The system resolver.
+#[cfg(not(test))]
+fn resolve(host_port: &str) -> io::Result<Vec<SocketAddr>> {
+    host_port.to_socket_addrs().map(Iterator::collect)
+}
+
+/// The system resolver, and for the tests a slow one: `slow.test:PORT` takes 20 ms
+/// and answers 127.0.0.1, as a resolver on a slow network would.
+#[cfg(test)]
+fn resolve(host_port: &str) -> io::Result<Vec<SocketAddr>> {
+    if let Some(port) = host_port.strip_prefix("slow.test:") {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let port = port.parse().map_err(|_| io::ErrorKind::InvalidInput)?;
+        return Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))]);
+    }
+    host_port.to_socket_addrs().map(Iterator::collect)
+}
+
+/// How many lookups run at once, and the most seen (for the cap's test).
+mod gauge {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static RUNNING: AtomicUsize = AtomicUsize::new(0);
+    pub(super) static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+    pub(super) struct Running;
+
+    pub(super) fn enter() -> Running {
+        let now = RUNNING.fetch_add(1, Ordering::Relaxed) + 1;
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        Running
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            RUNNING.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn a_burst_of_lookups_runs_at_most_the_cap_at_once() {
+        crate::run(|| {
+            // 500 slow lookups at once: without the cap the blocking pool would run
+            // them all side by side.
+            let lookups: Vec<_> = (0..500)
+                .map(|i| crate::go(move || lookup_host(&format!("slow.test:{}", 1000 + i))))
+                .collect();
+            for (i, l) in lookups.into_iter().enumerate() {
+                let addrs = l.join().unwrap().unwrap();
+                assert!(addrs.iter().all(|a| a.port() == 1000 + i as u16));
+            }
+        });
+        let peak = gauge::PEAK.load(Ordering::Relaxed);
+        assert!(
+            (2..=MAX_LOOKUPS_IN_FLIGHT).contains(&peak),
+            "peak {peak} lookups at once"
+        );
+    }
+
+    #[test]
+    fn unknown_names_and_bad_input_are_errors() {
+        crate::run(|| {
+            assert!(lookup_host("no-such-host.invalid:80").is_err());
+            assert!(lookup_host("missing-port").is_err());
+        });
+    }
 }
