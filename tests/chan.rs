@@ -849,13 +849,16 @@ fn after_func_runs_once_on_a_goroutine_and_stop_prevents_it() {
         });
         let id = rx.recv().unwrap();
         assert!(id.is_some(), "f ran on a goroutine");
-        goru::time::sleep(Duration::from_millis(50));
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "once");
         assert!(!timer.stop(), "already fired");
         assert!(!timer.reset(Duration::from_millis(5)), "was not pending");
-        rx.recv().unwrap();
-        assert_eq!(calls.load(Ordering::SeqCst), 2, "reset arms it again");
+        goru::time::sleep(Duration::from_millis(50));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "at most once, even after a reset"
+        );
 
+        // Stop prevents the call; reset before it fires only moves it.
         let stopped = Arc::new(AtomicUsize::new(0));
         let s = stopped.clone();
         let timer = goru::time::after_func(Duration::from_millis(20), move || {
@@ -868,9 +871,17 @@ fn after_func_runs_once_on_a_goroutine_and_stop_prevents_it() {
             timer.receiver().try_recv().is_err(),
             "its channel never delivers"
         );
+        let (tx, rx) = chan::bounded(1);
+        let moved = goru::time::after_func(Duration::from_secs(60), move || tx.send(()).unwrap());
+        assert!(moved.reset(Duration::from_millis(5)), "still pending");
+        drop(moved); // dropping does not cancel, as in Go
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
     });
     // Outside a runtime, f runs on a thread of its own.
     let (tx, rx) = std::sync::mpsc::channel();
-    let _t = goru::time::after_func(Duration::from_millis(5), move || tx.send(()).unwrap());
+    drop(goru::time::after_func(
+        Duration::from_millis(5),
+        move || tx.send(()).unwrap(),
+    ));
     rx.recv_timeout(Duration::from_secs(10)).unwrap();
 }

@@ -83,6 +83,9 @@ pub struct Timer {
     fire: Arc<dyn Fn() + Send + Sync>,
     rx: Receiver<Instant>,
     key: Mutex<TimerKey>,
+    /// A channel timer stops when dropped (nobody could receive); an `after_func`
+    /// timer does not, as in Go: its call is the point.
+    stop_on_drop: bool,
 }
 
 impl Timer {
@@ -103,6 +106,7 @@ impl Timer {
             fire,
             rx,
             key: Mutex::new(key),
+            stop_on_drop: true,
         }
     }
 
@@ -135,16 +139,16 @@ impl Timer {
 
 /// Go's `time.AfterFunc`: after `d`, call `f` on a goroutine of its own (on a thread
 /// of its own when called outside a runtime). The returned [`Timer`]'s `stop`
-/// prevents the call if it has not started; `reset` arms it again, and `f` then runs
-/// again. Its channel never delivers. Dropping the timer stops it, as for every goru
-/// timer (keep it alive for as long as the call should stay scheduled).
+/// prevents the call if it has not started, and `reset` moves it; `f` runs at most
+/// once. Its channel never delivers. Dropping the timer does not cancel the call, as
+/// in Go.
 ///
 /// ```
 /// use std::time::Duration;
 /// goru::run(|| {
 ///     let (tx, rx) = goru::chan::bounded(1);
-///     let _t = goru::time::after_func(Duration::from_millis(5), move || tx.send("fired").unwrap());
-///     assert_eq!(rx.recv().unwrap(), "fired");
+///     drop(goru::time::after_func(Duration::from_millis(5), move || tx.send("fired").unwrap()));
+///     assert_eq!(rx.recv().unwrap(), "fired", "dropping the timer did not cancel it");
 ///     let never = goru::time::after_func(Duration::from_secs(60), || unreachable!());
 ///     assert!(never.stop(), "stopped before it fired");
 /// });
@@ -152,27 +156,33 @@ impl Timer {
 #[track_caller]
 pub fn after_func<F>(d: Duration, f: F) -> Timer
 where
-    F: Fn() + Send + Sync + 'static,
+    F: FnOnce() + Send + 'static,
 {
     let site = std::panic::Location::caller();
     let clock = Clock::current();
-    let f = Arc::new(f);
-    Timer::with_action(d, chan::never(), move || {
-        let f = f.clone();
+    let f = Mutex::new(Some(f));
+    let mut timer = Timer::with_action(d, chan::never(), move || {
+        let Some(f) = f.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return; // already called (a reset after it fired)
+        };
         match clock {
             // SAFETY: a runtime's timers fire only on its own workers, while it runs;
             // this callback is one of its timers, so the runtime is alive here.
-            Clock::Runtime(rt) => unsafe { crate::spawn::go_detached(&*rt, site, move || f()) },
+            Clock::Runtime(rt) => unsafe { crate::spawn::go_detached(&*rt, site, f) },
             Clock::Global => {
-                std::thread::spawn(move || f());
+                std::thread::spawn(f);
             }
         }
-    })
+    });
+    timer.stop_on_drop = false;
+    timer
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        self.stop();
+        if self.stop_on_drop {
+            self.stop();
+        }
     }
 }
 
