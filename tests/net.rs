@@ -652,3 +652,26 @@ fn a_plain_blocking_call_does_not_hold_up_the_queue() {
         stuck.join().unwrap();
     });
 }
+
+#[test]
+fn write_context_gives_up_when_the_peer_stops_reading() {
+    goru::run(|| {
+        let listener = goru::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let writer = goru::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (_silent_reader, _) = listener.accept().unwrap();
+        let (ctx, _cancel) = goru::context::with_timeout(
+            &goru::context::background(),
+            std::time::Duration::from_millis(100),
+        );
+        let chunk = vec![7u8; 1 << 16];
+        let mut sent = 0usize;
+        let err = loop {
+            match writer.write_context(&ctx, &chunk) {
+                Ok(n) => sent += n,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+        assert!(sent > 0, "some went into the socket buffers first");
+    });
+}

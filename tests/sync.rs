@@ -477,3 +477,65 @@ fn sync_types_work_from_plain_threads() {
     threads.into_iter().for_each(|t| t.join().unwrap());
     assert_eq!(*m.lock(), 40_000);
 }
+
+#[test]
+fn owned_permits_bound_goroutines_started_in_a_loop() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    goru::run(|| {
+        let sem = Arc::new(goru::sync::Semaphore::new(3));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let jobs: Vec<_> = (0..30)
+            .map(|_| {
+                let permit = sem.clone().acquire_owned(); // acquire before go
+                let (running, peak) = (running.clone(), peak.clone());
+                goru::go(move || {
+                    let _permit = permit;
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    goru::time::sleep(std::time::Duration::from_millis(2));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for j in jobs {
+            j.join().unwrap();
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 3);
+        assert_eq!(sem.available_permits(), 3, "every permit came back");
+        let held = sem.clone().try_acquire_owned().unwrap();
+        let _two = (sem.clone().acquire_owned(), sem.clone().acquire_owned());
+        assert!(sem.clone().try_acquire_owned().is_none());
+        drop(held);
+        assert!(sem.clone().try_acquire_owned().is_some());
+    });
+}
+
+#[test]
+fn errgroup_try_go_refuses_past_the_limit_without_running_f() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    goru::run(|| {
+        let mut group = goru::sync::ErrGroup::<&'static str>::new();
+        group.set_limit(1);
+        let (release, gate) = goru::chan::bounded::<()>(0);
+        assert!(group.try_go(move || {
+            gate.recv().unwrap();
+            Err("first")
+        }));
+        let ran = Arc::new(AtomicBool::new(false));
+        let r = ran.clone();
+        assert!(!group.try_go(move || {
+            r.store(true, Ordering::SeqCst);
+            Ok(())
+        }));
+        release.send(()).unwrap();
+        assert_eq!(group.wait(), Err("first"));
+        assert!(!ran.load(Ordering::SeqCst), "a refused f never runs");
+        // Without a limit, try_go always starts.
+        let group = goru::sync::ErrGroup::<()>::new();
+        assert!((0..10).all(|_| group.try_go(|| Ok(()))));
+        assert_eq!(group.wait(), Ok(()));
+    });
+}

@@ -325,6 +325,16 @@ impl TcpStream {
         self.io.run(Direction::Read, limits, |mut s| s.read(buf))
     }
 
+    /// Write until `ctx` is cancelled (see [`TcpListener::accept_context`] for the
+    /// error). The write timeout, if set, applies too.
+    pub fn write_context(&self, ctx: &Context, buf: &[u8]) -> io::Result<usize> {
+        let mut limits = Limits::context(ctx);
+        if let Some(t) = self.timeouts.write_limits().deadline {
+            limits.deadline = Some(limits.deadline.map_or(t, |d| d.min(t)));
+        }
+        self.io.run(Direction::Write, limits, |mut s| s.write(buf))
+    }
+
     /// For streams layered on this one (TLS): `op` on the socket, parking between tries
     /// while it says `WouldBlock`, within this socket's timeout for `dir`.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]

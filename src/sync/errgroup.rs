@@ -67,6 +67,44 @@ impl<E: Send + 'static> ErrGroup<E> {
         if let Some(limit) = &self.limit {
             limit.acquire().forget(); // released by the goroutine below
         }
+        self.start(f);
+    }
+
+    /// Start `f` in a goroutine only if the limit allows one more now (Go's `TryGo`);
+    /// false, and `f` dropped unrun, if it does not.
+    ///
+    /// ```
+    /// use goru::sync::ErrGroup;
+    /// goru::run(|| {
+    ///     let mut group = ErrGroup::<String>::new();
+    ///     group.set_limit(1);
+    ///     let (tx, rx) = goru::chan::bounded::<()>(0);
+    ///     assert!(group.try_go(move || { rx.recv().unwrap(); Ok(()) }));
+    ///     assert!(!group.try_go(|| Ok(())), "the one slot is taken");
+    ///     tx.send(()).unwrap();
+    ///     assert_eq!(group.wait(), Ok(()));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn try_go<F>(&self, f: F) -> bool
+    where
+        F: FnOnce() -> Result<(), E> + Send + 'static,
+    {
+        if let Some(limit) = &self.limit {
+            match limit.try_acquire() {
+                Some(permit) => permit.forget(), // released by the goroutine
+                None => return false,
+            }
+        }
+        self.start(f);
+        true
+    }
+
+    #[track_caller]
+    fn start<F>(&self, f: F)
+    where
+        F: FnOnce() -> Result<(), E> + Send + 'static,
+    {
         self.wg.add(1);
         let finish = Finish {
             wg: self.wg.clone(),

@@ -1,5 +1,7 @@
 //! `Semaphore`: a counting semaphore whose permits are guards.
 
+use std::sync::Arc;
+
 use crate::park::waitlist::{WaitList, Waiter};
 use crate::park::WaitReason;
 
@@ -63,6 +65,39 @@ impl Semaphore {
         })
     }
 
+    /// [`acquire`](Self::acquire) on a shared semaphore, for a permit that outlives the
+    /// borrow: taken before `go`, moved into the goroutine, released when it finishes
+    /// (Go's `sem <- struct{}{}` before `go`; tokio's `acquire_owned`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use goru::sync::Semaphore;
+    /// goru::run(|| {
+    ///     let sem = Arc::new(Semaphore::new(2));
+    ///     let jobs: Vec<_> = (0..6)
+    ///         .map(|i| {
+    ///             let permit = sem.clone().acquire_owned(); // parks while two run
+    ///             goru::go(move || {
+    ///                 let _permit = permit;
+    ///                 i * i
+    ///             })
+    ///         })
+    ///         .collect();
+    ///     assert_eq!(jobs.into_iter().map(|j| j.join().unwrap()).sum::<i32>(), 55);
+    ///     assert_eq!(sem.available_permits(), 2);
+    /// });
+    /// ```
+    pub fn acquire_owned(self: Arc<Self>) -> OwnedSemaphorePermit {
+        self.acquire().forget();
+        OwnedSemaphorePermit { sem: self }
+    }
+
+    /// [`try_acquire`](Self::try_acquire) for an owned permit.
+    pub fn try_acquire_owned(self: Arc<Self>) -> Option<OwnedSemaphorePermit> {
+        self.try_acquire()?.forget();
+        Some(OwnedSemaphorePermit { sem: self })
+    }
+
     /// Permits available now.
     pub fn available_permits(&self) -> usize {
         *self.list.lock().state()
@@ -73,6 +108,35 @@ impl Semaphore {
         if !list.signal_front(1) {
             *list.state() += 1;
         }
+    }
+}
+
+/// A permit of a shared [`Semaphore`] that owns its reference to it
+/// ([`Semaphore::acquire_owned`]), so it may move into a goroutine; released when
+/// dropped.
+#[must_use = "the permit is released as soon as it is dropped"]
+pub struct OwnedSemaphorePermit {
+    sem: Arc<Semaphore>,
+}
+
+impl OwnedSemaphorePermit {
+    /// Keep the permit taken for good (it is never released).
+    pub fn forget(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for OwnedSemaphorePermit {
+    fn drop(&mut self) {
+        self.sem.release();
+        crate::sched::driver::switch_point("semaphore release");
+    }
+}
+
+impl std::fmt::Debug for OwnedSemaphorePermit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnedSemaphorePermit")
+            .finish_non_exhaustive()
     }
 }
 
