@@ -73,7 +73,14 @@ enum Node {
         key: TypeId,
         value: Arc<dyn Any + Send + Sync>,
     },
+    /// [`without_cancel`]: the parent's values, none of its cancellation.
+    Detached {
+        parent: Context,
+    },
 }
+
+/// Why a context was cancelled, as [`Context::cause`] tells it.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 struct CancelNode {
     id: u64,
@@ -95,6 +102,10 @@ struct CancelState {
     timer: Option<TimerKey>,
     /// Parked callers to unpark on cancellation (sockets waiting with a context).
     watchers: Vec<(u64, Unparker)>,
+    /// The cause given with the cancellation ([`with_cancel_cause`]), or inherited.
+    cause: Option<Cause>,
+    /// [`after_func`] calls to start on cancellation, keyed for `stop`.
+    callbacks: Vec<(u64, Box<dyn FnOnce() + Send>)>,
 }
 
 /// Cancels its context when called or dropped (Go's `CancelFunc`, made hard to forget).
@@ -222,7 +233,136 @@ pub fn with_value<V: Send + Sync + 'static>(parent: &Context, v: V) -> Context {
     }
 }
 
+/// [`with_cancel`], whose cancel function takes a cause (Go's `WithCancelCause`):
+/// [`Context::cause`] then tells it, here and in every context derived from this one.
+/// Dropping the function cancels without a cause.
+pub fn with_cancel_cause(parent: &Context) -> (Context, CancelCauseFn) {
+    let (ctx, node) = new_cancel_tree_node(parent, None);
+    (ctx, CancelCauseFn { node })
+}
+
+/// A context with `parent`'s values that is never cancelled and has no deadline (Go's
+/// `WithoutCancel`): for work that must finish even though the request that started it
+/// was cancelled.
+///
+/// ```
+/// use goru::context;
+/// struct User(&'static str);
+/// let (req, cancel) = context::with_cancel(&context::with_value(&context::background(), User("ann")));
+/// let audit = context::without_cancel(&req);
+/// cancel.cancel();
+/// assert!(req.err().is_some() && audit.err().is_none());
+/// assert_eq!(audit.value::<User>().unwrap().0, "ann");
+/// ```
+pub fn without_cancel(parent: &Context) -> Context {
+    Context {
+        node: Arc::new(Node::Detached {
+            parent: parent.clone(),
+        }),
+    }
+}
+
+/// Call `f` on a goroutine of its own once `ctx` is cancelled (at once if it already
+/// is), as Go's `context.AfterFunc`. [`AfterFuncStop::stop`] undoes the arrangement if
+/// `f` has not been started. A context that is never cancelled never calls `f`.
+///
+/// ```
+/// use goru::context;
+/// goru::run(|| {
+///     let (ctx, cancel) = context::with_cancel(&context::background());
+///     let (tx, rx) = goru::chan::bounded(1);
+///     let _call = context::after_func(&ctx, move || tx.send("cleaned up").unwrap());
+///     cancel.cancel();
+///     assert_eq!(rx.recv().unwrap(), "cleaned up");
+/// });
+/// ```
+pub fn after_func(ctx: &Context, f: impl FnOnce() + Send + 'static) -> AfterFuncStop {
+    let key = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let Some(node) = ctx.cancel_ancestor() else {
+        return AfterFuncStop { node: None, key };
+    };
+    let Node::Cancel(c) = &*node else {
+        unreachable!("cancel_ancestor returns cancel nodes")
+    };
+    let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
+    if st.err.is_some() {
+        drop(st);
+        start_callback(Box::new(f));
+    } else {
+        st.callbacks.push((key, Box::new(f)));
+        drop(st);
+    }
+    AfterFuncStop {
+        node: Some(node),
+        key,
+    }
+}
+
+/// Undoes an [`after_func`] arrangement.
+pub struct AfterFuncStop {
+    node: Option<Arc<Node>>,
+    key: u64,
+}
+
+impl AfterFuncStop {
+    /// Stop `f` from being called; true if this stopped it, false if it had been
+    /// started already (or stopped before).
+    pub fn stop(&self) -> bool {
+        let Some(node) = &self.node else {
+            return true; // a context that never cancels: it never runs
+        };
+        let Node::Cancel(c) = &**node else {
+            unreachable!("after_func keeps a cancel node")
+        };
+        let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
+        let before = st.callbacks.len();
+        st.callbacks.retain(|(k, _)| *k != self.key);
+        st.callbacks.len() < before
+    }
+}
+
+impl fmt::Debug for AfterFuncStop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AfterFuncStop").finish_non_exhaustive()
+    }
+}
+
+/// Cancels its context with a cause ([`with_cancel_cause`]), or without one when
+/// dropped.
+pub struct CancelCauseFn {
+    node: Arc<Node>,
+}
+
+impl CancelCauseFn {
+    /// Cancel the context (its `err` is `Canceled`) and everything derived from it,
+    /// with `cause` for [`Context::cause`]. The first cancellation wins.
+    pub fn cancel(&self, cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) {
+        crate::sched::driver::switch_point("context cancel");
+        let cause: Cause = Arc::from(cause.into());
+        cancel_node_with(&self.node, ContextError::Canceled, Some(cause));
+    }
+}
+
+impl Drop for CancelCauseFn {
+    fn drop(&mut self) {
+        cancel_node(&self.node, ContextError::Canceled);
+    }
+}
+
+impl fmt::Debug for CancelCauseFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelCauseFn").finish_non_exhaustive()
+    }
+}
+
 fn new_cancel_node(parent: &Context, own_deadline: Option<Instant>) -> (Context, CancelFn) {
+    let (ctx, node) = new_cancel_tree_node(parent, own_deadline);
+    (ctx, CancelFn { node })
+}
+
+/// A cancellable node under `parent`: the context, and the node its cancel function
+/// holds.
+fn new_cancel_tree_node(parent: &Context, own_deadline: Option<Instant>) -> (Context, Arc<Node>) {
     let ancestor = parent.cancel_ancestor();
     let deadline = match (own_deadline, parent.deadline()) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -240,6 +380,8 @@ fn new_cancel_node(parent: &Context, own_deadline: Option<Instant>) -> (Context,
             children: Vec::new(),
             timer: None,
             watchers: Vec::new(),
+            cause: None,
+            callbacks: Vec::new(),
         }),
     }));
     if let Some(anc) = ancestor {
@@ -249,45 +391,56 @@ fn new_cancel_node(parent: &Context, own_deadline: Option<Instant>) -> (Context,
         let mut st = a.state.lock().unwrap_or_else(|e| e.into_inner());
         match st.err {
             Some(err) => {
+                let cause = st.cause.clone();
                 drop(st);
-                cancel_node(&node, err); // derived from a cancelled parent: born cancelled
+                cancel_node_with(&node, err, cause); // born cancelled, as its parent is
             }
             None => st.children.push((id, Arc::downgrade(&node))),
         }
     }
-    (Context { node: node.clone() }, CancelFn { node })
+    (Context { node: node.clone() }, node)
 }
 
 /// Cancel `node` and its subtree with `err` (first cancellation wins). Iterative, so a
 /// deep chain of contexts cannot overflow a goroutine's stack.
 fn cancel_node(node: &Arc<Node>, err: ContextError) {
+    cancel_node_with(node, err, None);
+}
+
+/// [`cancel_node`] with a cause, which the subtree inherits (Go's `Cause`).
+fn cancel_node_with(node: &Arc<Node>, err: ContextError, cause: Option<Cause>) {
     // The subtree below the first node, if any: no allocation for a leaf.
-    let mut pending = cancel_one(node, err);
+    let mut pending = cancel_one(node, err, &cause);
     while let Some(node) = pending.pop() {
-        pending.extend(cancel_one(&node, err));
+        pending.extend(cancel_one(&node, err, &cause));
     }
 }
 
 /// Cancel `node` alone (if it is not already); returns its children, to cancel next.
-fn cancel_one(node: &Node, err: ContextError) -> Vec<Arc<Node>> {
+fn cancel_one(node: &Node, err: ContextError, cause: &Option<Cause>) -> Vec<Arc<Node>> {
     let Node::Cancel(c) = node else {
         return Vec::new();
     };
-    let (children, timer, done_tx, watchers) = {
+    let (children, timer, done_tx, watchers, callbacks) = {
         let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
         if st.err.is_some() {
             return Vec::new();
         }
         st.err = Some(err);
+        st.cause = cause.clone();
         (
             std::mem::take(&mut st.children),
             st.timer.take(),
             st.done_tx.take(),
             std::mem::take(&mut st.watchers),
+            std::mem::take(&mut st.callbacks),
         )
     };
     for (_, waiter) in watchers {
         waiter.unpark();
+    }
+    for (_, f) in callbacks {
+        start_callback(f);
     }
     if let Some(t) = timer {
         t.stop();
@@ -298,6 +451,16 @@ fn cancel_one(node: &Node, err: ContextError) -> Vec<Arc<Node>> {
         .into_iter()
         .filter_map(|(_, child)| child.upgrade())
         .collect()
+}
+
+/// Start an [`after_func`] call on a goroutine of its own (a thread of its own when
+/// the cancellation happens outside a runtime).
+fn start_callback(f: Box<dyn FnOnce() + Send>) {
+    if crate::goroutine::current_ptr().is_some() {
+        drop(crate::go(f));
+    } else {
+        std::thread::spawn(f);
+    }
 }
 
 impl CancelNode {
@@ -344,7 +507,7 @@ impl Node {
                 c.detach_from_parent();
                 &mut c.parent
             }
-            Node::Value { parent, .. } => parent,
+            Node::Value { parent, .. } | Node::Detached { parent } => parent,
         };
         std::mem::replace(parent, background()).node
     }
@@ -378,7 +541,7 @@ impl Context {
     /// ```
     pub fn done(&self) -> Receiver<()> {
         match &*self.node {
-            Node::Background => chan::never(),
+            Node::Background | Node::Detached { .. } => chan::never(),
             Node::Cancel(c) => c.done_channel().clone(),
             Node::Value { parent, .. } => parent.done(),
         }
@@ -394,16 +557,38 @@ impl Context {
     /// ```
     pub fn err(&self) -> Option<ContextError> {
         match &*self.node {
-            Node::Background => None,
+            Node::Background | Node::Detached { .. } => None,
             Node::Cancel(c) => c.state.lock().unwrap_or_else(|e| e.into_inner()).err,
             Node::Value { parent, .. } => parent.err(),
         }
     }
 
+    /// Why it was cancelled (Go's `context.Cause`): the cause given to a
+    /// [`CancelCauseFn`] here or up the chain, else the [`err`](Self::err) itself;
+    /// `None` while it is not cancelled.
+    ///
+    /// ```
+    /// use goru::context;
+    /// let (ctx, cancel) = context::with_cancel_cause(&context::background());
+    /// let (child, _c) = context::with_cancel(&ctx);
+    /// cancel.cancel("upstream closed");
+    /// assert_eq!(child.cause().unwrap().to_string(), "upstream closed");
+    /// assert_eq!(child.err(), Some(context::ContextError::Canceled));
+    /// ```
+    pub fn cause(&self) -> Option<Cause> {
+        let node = self.cancel_ancestor()?;
+        let Node::Cancel(c) = &*node else {
+            unreachable!("cancel_ancestor returns cancel nodes")
+        };
+        let st = c.state.lock().unwrap_or_else(|e| e.into_inner());
+        let err = st.err?;
+        Some(st.cause.clone().unwrap_or_else(|| Arc::new(err)))
+    }
+
     /// When it will be cancelled by a deadline, if it has one (its own or inherited).
     pub fn deadline(&self) -> Option<Instant> {
         match &*self.node {
-            Node::Background => None,
+            Node::Background | Node::Detached { .. } => None,
             Node::Cancel(c) => c.deadline,
             Node::Value { parent, .. } => parent.deadline(),
         }
@@ -423,6 +608,7 @@ impl Context {
             match &**node {
                 Node::Background => return None,
                 Node::Cancel(c) => node = &c.parent.node,
+                Node::Detached { parent } => node = &parent.node,
                 Node::Value { parent, key, value } => {
                     if *key == TypeId::of::<V>() {
                         return value.clone().downcast::<V>().ok();
@@ -457,7 +643,7 @@ impl Context {
         let mut node = &self.node;
         loop {
             match &**node {
-                Node::Background => return None,
+                Node::Background | Node::Detached { .. } => return None,
                 Node::Cancel(_) => return Some(node.clone()),
                 Node::Value { parent, .. } => node = &parent.node,
             }

@@ -222,3 +222,95 @@ fn short_lived_timeout_contexts_leak_nothing_child() {
 fn short_lived_timeout_contexts_leak_nothing() {
     common::run_passing_child("short_lived_timeout_contexts_leak_nothing_child", &[]);
 }
+
+#[test]
+fn a_cause_travels_down_the_tree_and_defaults_to_the_error() {
+    use goru::context::{self, ContextError};
+    let (root, cancel) = context::with_cancel_cause(&context::background());
+    let (child, _c) = context::with_cancel(&root);
+    let (grandchild, _t) = context::with_timeout(&child, Duration::from_secs(60));
+    assert!(grandchild.cause().is_none(), "not cancelled yet");
+    cancel.cancel(std::io::Error::other("disk full"));
+    cancel.cancel("second"); // the first cancellation wins
+    for ctx in [&root, &child, &grandchild] {
+        assert_eq!(ctx.err(), Some(ContextError::Canceled));
+        assert_eq!(ctx.cause().unwrap().to_string(), "disk full");
+    }
+    // Born from a cancelled parent: inherits the cause too.
+    let (late, _l) = context::with_cancel(&root);
+    assert_eq!(late.cause().unwrap().to_string(), "disk full");
+    // No cause: the error itself, including a deadline's.
+    let (plain, cancel) = context::with_cancel(&context::background());
+    drop(cancel);
+    assert_eq!(
+        plain.cause().unwrap().to_string(),
+        ContextError::Canceled.to_string()
+    );
+    let (timed, _t) = context::with_timeout(&context::background(), Duration::from_millis(1));
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(
+        timed.cause().unwrap().to_string(),
+        ContextError::DeadlineExceeded.to_string()
+    );
+    let (dropped, cancel) = context::with_cancel_cause(&context::background());
+    drop(cancel);
+    assert_eq!(dropped.err(), Some(ContextError::Canceled));
+}
+
+#[test]
+fn after_func_runs_on_cancellation_and_stop_prevents_it() {
+    use goru::context;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    goru::run(|| {
+        let (ctx, cancel) = context::with_cancel(&context::background());
+        let (tx, rx) = goru::chan::bounded(2);
+        let tx2 = tx.clone();
+        let first =
+            context::after_func(&ctx, move || tx.send(goru::runtime::current_id()).unwrap());
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        let stopped = context::after_func(&ctx, move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(stopped.stop(), "stopped before the cancellation");
+        assert!(!stopped.stop(), "only once");
+        assert!(
+            rx.try_recv().is_err(),
+            "nothing runs before the cancellation"
+        );
+        cancel.cancel();
+        assert!(rx.recv().unwrap().is_some(), "on a goroutine of its own");
+        assert!(!first.stop(), "already started");
+        // On an already cancelled context it starts at once.
+        let _late = context::after_func(&ctx, move || tx2.send(None).unwrap());
+        assert_eq!(rx.recv().unwrap(), None);
+        goru::time::sleep(Duration::from_millis(20));
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+        // A context that never cancels never calls it.
+        assert!(context::after_func(&context::background(), || unreachable!()).stop());
+    });
+}
+
+#[test]
+fn without_cancel_keeps_values_but_not_cancellation() {
+    use goru::context;
+    struct Trace(u32);
+    let base = context::with_value(&context::background(), Trace(9));
+    let (parent, cancel) = context::with_timeout(&base, Duration::from_secs(60));
+    let detached = context::without_cancel(&parent);
+    assert!(detached.deadline().is_none());
+    let (child, _c) = context::with_cancel(&detached);
+    cancel.cancel();
+    assert!(parent.err().is_some());
+    assert!(
+        detached.err().is_none() && child.err().is_none(),
+        "not cancelled by the parent"
+    );
+    assert!(detached.done().try_recv().is_err());
+    assert_eq!(
+        child.value::<Trace>().unwrap().0,
+        9,
+        "values still reach through"
+    );
+}
