@@ -91,12 +91,18 @@ pub mod chan;
 pub mod check;
 pub mod context;
 mod diag;
+pub mod fs;
 mod future;
 mod goroutine;
+/// I/O on any pollable descriptor ([`io::PollFd`](crate::io::PollFd)).
+pub mod io {
+    pub use crate::pollfd::PollFd;
+}
 #[cfg(feature = "http")]
 pub mod http;
 pub mod net;
 mod park;
+mod pollfd;
 pub mod runtime;
 mod sched;
 mod scope;

@@ -36,7 +36,7 @@
 //! ```
 
 mod lookup;
-mod pollio;
+pub(crate) mod pollio;
 #[cfg_attr(not(feature = "http"), allow(dead_code))]
 pub(crate) mod readiness;
 mod tcp;
@@ -59,32 +59,32 @@ use pollio::Limits;
 
 /// A socket's read and write timeouts (`None`: wait as long as it takes).
 #[derive(Default)]
-struct Timeouts {
+pub(crate) struct Timeouts {
     inner: Mutex<(Option<Duration>, Option<Duration>)>,
 }
 
 impl Timeouts {
-    fn get(&self) -> (Option<Duration>, Option<Duration>) {
+    pub(crate) fn get(&self) -> (Option<Duration>, Option<Duration>) {
         *self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn set_read(&self, timeout: Option<Duration>) -> io::Result<()> {
+    pub(crate) fn set_read(&self, timeout: Option<Duration>) -> io::Result<()> {
         check_timeout(timeout)?;
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).0 = timeout;
         Ok(())
     }
 
-    fn set_write(&self, timeout: Option<Duration>) -> io::Result<()> {
+    pub(crate) fn set_write(&self, timeout: Option<Duration>) -> io::Result<()> {
         check_timeout(timeout)?;
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).1 = timeout;
         Ok(())
     }
 
-    fn read_limits(&self) -> Limits<'static> {
+    pub(crate) fn read_limits(&self) -> Limits<'static> {
         Limits::timeout(self.get().0)
     }
 
-    fn write_limits(&self) -> Limits<'static> {
+    pub(crate) fn write_limits(&self) -> Limits<'static> {
         Limits::timeout(self.get().1)
     }
 }

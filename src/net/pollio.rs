@@ -97,6 +97,27 @@ impl<S: AsRawFd> PollIo<S> {
         &self.io
     }
 
+    /// The source, taken out (deregistered first).
+    pub(crate) fn into_inner(self) -> S {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        let registrations = std::mem::take(
+            this.registrations
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if let Some(r) = registrations.last() {
+            r.poller.deregister(this.io.as_raw_fd(), r.desc.clone());
+        }
+        drop(registrations);
+        // SAFETY: `this` is never used or dropped again; `io` is read out once and the
+        // other fields (the emptied registration list, a plain pointer) are dropped
+        // here by hand, so nothing is dropped twice and `PollIo::drop` does not run.
+        unsafe {
+            std::ptr::drop_in_place(&mut this.registrations);
+            std::ptr::read(&this.io)
+        }
+    }
+
     /// Run `op` until it does something other than `WouldBlock`, waiting for `dir`
     /// between tries, within `limits`.
     pub(crate) fn run<R>(
