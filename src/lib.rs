@@ -103,6 +103,7 @@ pub mod http;
 pub mod net;
 mod park;
 mod pollfd;
+pub mod process;
 pub mod runtime;
 mod sched;
 mod scope;

@@ -126,6 +126,17 @@ impl<T: AsFd> PollFd<T> {
         self.io.poll_ready(Direction::Write, cx)
     }
 
+    /// Run `op` until it stops saying `WouldBlock`, parking until the descriptor is
+    /// readable between tries, within `limits` (a pidfd: readable once its process
+    /// has exited).
+    pub(crate) fn run_readable<R>(
+        &self,
+        limits: Limits<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.run(Direction::Read, limits, |fd| op(&fd.0))
+    }
+
     fn read_parked(&self, buf: &mut [u8]) -> io::Result<usize> {
         let limits: Limits<'static> = self.timeouts.read_limits();
         self.io
