@@ -233,6 +233,40 @@ pub fn with_value<V: Send + Sync + 'static>(parent: &Context, v: V) -> Context {
     }
 }
 
+/// A context cancelled when one of `signals` arrives (Go's `signal.NotifyContext`), or
+/// when its [`CancelFn`] is called or dropped; then it stops listening. The first
+/// signal is also the context's [`cause`](Context::cause).
+///
+/// ```no_run
+/// goru::run(|| {
+///     let (ctx, _stop) = goru::context::with_signals(&goru::context::background(), &[libc::SIGTERM]);
+///     // Serve until SIGTERM: goru::http::Server::new().shutdown_on(&ctx).serve(...)
+///     # drop(ctx);
+/// });
+/// ```
+///
+/// # Panics
+/// As [`signal::notify`](crate::signal::notify), for a signal that cannot be caught.
+pub fn with_signals(parent: &Context, signals: &[i32]) -> (Context, CancelFn) {
+    let arrived = crate::signal::notify(signals);
+    let (ctx, node) = new_cancel_tree_node(parent, None);
+    let watched = ctx.clone();
+    let target = Arc::downgrade(&node);
+    std::thread::Builder::new()
+        .name("goru-signal-context".into())
+        .spawn(move || {
+            crate::select! {
+                recv(arrived) -> sig => if let (Ok(sig), Some(node)) = (sig, target.upgrade()) {
+                    let cause: Cause = Arc::new(std::io::Error::other(format!("received signal {sig}")));
+                    cancel_node_with(&node, ContextError::Canceled, Some(cause));
+                },
+                recv(watched.done()) -> _ => {}, // cancelled otherwise: stop listening
+            }
+        })
+        .expect("goru::context::with_signals: cannot start its thread");
+    (ctx, CancelFn { node })
+}
+
 /// [`with_cancel`], whose cancel function takes a cause (Go's `WithCancelCause`):
 /// [`Context::cause`] then tells it, here and in every context derived from this one.
 /// Dropping the function cancels without a cause.

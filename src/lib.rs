@@ -108,6 +108,7 @@ pub mod runtime;
 mod sched;
 mod scope;
 mod select_macro;
+pub mod signal;
 mod spawn;
 mod stack;
 pub mod sync;

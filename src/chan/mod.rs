@@ -209,6 +209,14 @@ impl<T> Sender<T> {
         self.chan.is_closed()
     }
 
+    /// Whether any receiver is left (once none is, nothing sent can be received).
+    pub(crate) fn has_receivers(&self) -> bool {
+        self.chan
+            .receivers
+            .load(std::sync::atomic::Ordering::Acquire)
+            > 0
+    }
+
     /// Values buffered now.
     pub fn len(&self) -> usize {
         self.chan.len()

@@ -76,6 +76,7 @@ fn looks_deadlocked(shared: &Shared) -> bool {
         || shared.timers.pending() > 0
         || shared.poller.has_waiters()
         || shared.blocking_calls.load(Ordering::SeqCst) > 0
+        || crate::signal::subscribed()
     {
         return false;
     }

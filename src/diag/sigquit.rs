@@ -62,15 +62,11 @@ pub(crate) fn install_sigquit_handler() {
         if spawned.is_err() {
             return;
         }
-        // SAFETY: a zeroed sigaction with a plain handler and an empty mask is valid;
-        // the handler only calls write(2).
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_sigquit as *const () as usize;
-            action.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(libc::SIGQUIT, &action, std::ptr::null_mut());
-        }
+        // Through signal-hook's registry, which keeps any handler installed before us
+        // and calls it too, and lets goru::signal::notify(SIGQUIT) coexist with the dump.
+        // SAFETY: the action only calls write(2) and an atomic load, both
+        // async-signal-safe; it allocates nothing and takes no lock.
+        let _ = unsafe { signal_hook::low_level::register(libc::SIGQUIT, || on_sigquit(0)) };
     });
 }
 
