@@ -757,3 +757,49 @@ fn a_tls_handshake_honours_the_socket_timeouts() {
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
     });
 }
+
+#[test]
+fn the_graceful_example_finishes_a_request_in_flight_on_sigterm() {
+    use std::io::BufRead;
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/graceful_server");
+    let mut server = Command::new(&bin)
+        .arg("127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "run {}: {e} (cargo test builds the examples)",
+                bin.display()
+            )
+        });
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first.strip_prefix("listening on ").unwrap().to_string();
+    let slow = std::thread::spawn(move || {
+        Command::new("curl")
+            .args(["-sS", "--max-time", "30", &format!("http://{addr}/slow")])
+            .output()
+            .unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(300)); // the request is in flight
+                                                    // SAFETY: kill(2) on the child we started.
+    assert_eq!(unsafe { libc::kill(server.id() as i32, libc::SIGTERM) }, 0);
+    let reply = slow.join().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&reply.stdout),
+        "slow, but finished\n"
+    );
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let last = lines.next().unwrap().unwrap();
+    assert!(
+        last.starts_with("shut down gracefully (received signal 15"),
+        "{last}"
+    );
+}
