@@ -5,6 +5,7 @@ mod channels;
 mod check;
 mod sleepers;
 mod spawn;
+mod stdlib;
 mod sync;
 mod yield_pair;
 
@@ -32,6 +33,7 @@ pub fn all() -> Vec<Workload> {
     all.extend(channels::workloads());
     all.extend(sync::workloads());
     all.extend(async_bridge::workloads());
+    all.extend(stdlib::workloads());
     all.push(check::workload());
     all
 }
