@@ -78,6 +78,33 @@ where
     }
 }
 
+/// Counts the calling goroutine as waiting on the blocking pool while it lives, as a
+/// `blocking` call does, for a wait whose waker is a pool call, possibly of another
+/// runtime (a lookup slot held by someone else's lookup): the deadlock detector must
+/// not take it for a deadlock.
+pub(crate) struct PoolWait(Option<*const crate::sched::Shared>);
+
+impl PoolWait {
+    pub(crate) fn enter() -> PoolWait {
+        PoolWait(goroutine::current_ptr().map(|g| {
+            // SAFETY: the running goroutine keeps its runtime alive; the guard lives on
+            // this goroutine's stack, so the runtime outlives it too.
+            let rt = unsafe { (*g).runtime() };
+            rt.blocking_calls.fetch_add(1, Ordering::SeqCst);
+            rt as *const crate::sched::Shared
+        }))
+    }
+}
+
+impl Drop for PoolWait {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0 {
+            // SAFETY: as in `enter`.
+            unsafe { (*rt).blocking_calls.fetch_sub(1, Ordering::SeqCst) };
+        }
+    }
+}
+
 struct Call<F, T> {
     f: Option<F>,
     result: Option<std::thread::Result<T>>,

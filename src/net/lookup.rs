@@ -17,9 +17,11 @@ fn lookup_slots() -> &'static Semaphore {
 }
 
 /// Resolve `"host:port"` (`"example.com:80"`, `"[::1]:8080"`) to its addresses, as Go's
-/// `net.LookupHost` plus the port. An IP literal resolves at once; a name is looked up
-/// with the system resolver (`getaddrinfo`, so `/etc/hosts` and nsswitch apply) on the
-/// blocking pool, at most 64 at a time, and the goroutine parks meanwhile.
+/// `net.LookupHost` plus the port. An IP literal resolves at once, and so does a name
+/// listed in `/etc/hosts` when the system resolver reads files first (as Go's resolver
+/// does); any other name is looked up with the system resolver (`getaddrinfo`, so
+/// nsswitch, DNS and the rest apply) on the blocking pool, at most 64 at a time, while
+/// the goroutine parks.
 ///
 /// ```
 /// let addrs = goru::net::lookup_host("127.0.0.1:80").unwrap();
@@ -33,7 +35,19 @@ pub fn lookup_host(host_port: &str) -> io::Result<Vec<SocketAddr>> {
     if let Ok(addr) = host_port.parse::<SocketAddr>() {
         return Ok(vec![addr]);
     }
-    let _slot = lookup_slots().acquire();
+    if let Some((host, port)) = host_port.rsplit_once(':') {
+        if let (Ok(port), Some(ips)) = (port.parse::<u16>(), super::hosts::lookup(host)) {
+            return Ok(ips
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, port))
+                .collect());
+        }
+    }
+    let _slot = {
+        // The slot comes free when a lookup, maybe of another runtime, ends on the pool.
+        let _waiting = crate::blocking::PoolWait::enter();
+        lookup_slots().acquire()
+    };
     let host_port = host_port.to_owned();
     let addrs: Vec<SocketAddr> = crate::blocking(move || {
         let _gauge = gauge::enter();
@@ -111,6 +125,26 @@ mod tests {
             (2..=MAX_LOOKUPS_IN_FLIGHT).contains(&peak),
             "peak {peak} lookups at once"
         );
+    }
+
+    #[test]
+    fn waiting_for_a_slot_another_runtime_holds_is_no_deadlock() {
+        // Runtime A keeps every slot busy for a while (640 x 20 ms over 64 slots).
+        let busy = std::thread::spawn(|| {
+            crate::run(|| {
+                let lookups: Vec<_> = (0..640)
+                    .map(|i| crate::go(move || lookup_host(&format!("slow.test:{i}")).unwrap()))
+                    .collect();
+                lookups.into_iter().for_each(|l| drop(l.join().unwrap()));
+            })
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // Runtime B's one goroutine waits for a slot well past the detector's window.
+        crate::run(|| {
+            let addrs = lookup_host("slow.test:7").unwrap();
+            assert_eq!(addrs[0].port(), 7);
+        });
+        busy.join().unwrap();
     }
 
     #[test]

@@ -35,6 +35,7 @@
 //! });
 //! ```
 
+mod hosts;
 mod lookup;
 pub(crate) mod pollio;
 #[cfg_attr(not(feature = "http"), allow(dead_code))]
