@@ -297,3 +297,42 @@ fn the_tour_runs_every_stop() {
     assert!(out.contains("over HTTP/1.1"), "the https stop: {out}");
     assert!(out.trim_end().ends_with("End of the tour."), "{out}");
 }
+
+#[test]
+fn the_unix_chat_demo_broadcasts_each_line_to_the_others() {
+    let out = run_example("unix_chat", &["--demo"]);
+    let lines = lines(&out);
+    assert_eq!(lines.len(), 6, "{out}");
+    for (client, ordinal) in [(2, "first"), (3, "second"), (4, "third")] {
+        let said = format!("client {client}: hello from the {ordinal} client");
+        let hearers: Vec<_> = lines.iter().filter(|l| l.ends_with(&said)).collect();
+        assert_eq!(hearers.len(), 2, "both others heard {said:?}: {out}");
+        assert!(
+            !hearers
+                .iter()
+                .any(|l| l.starts_with(&format!("client {client} heard"))),
+            "not echoed back"
+        );
+    }
+}
+
+#[test]
+fn parallel_xargs_counts_every_file_with_a_process_each() {
+    let dir = std::env::temp_dir().join(format!("goru-xargs-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("deep/er")).unwrap();
+    let mut expected = 0;
+    for i in 0..30 {
+        let sub = ["", "deep", "deep/er"][i % 3];
+        std::fs::write(dir.join(sub).join(format!("f{i}.txt")), "line\n".repeat(i)).unwrap();
+        expected += i;
+    }
+    let out = run_example("parallel_xargs", &[dir.to_str().unwrap(), "4"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let last = lines(&out).last().copied().unwrap_or_default();
+    assert_eq!(
+        last.split_whitespace().next(),
+        Some(expected.to_string().as_str()),
+        "{out}"
+    );
+    assert!(last.contains("(30 files, 4 at a time)"), "{out}");
+}
