@@ -1,6 +1,8 @@
 //! The examples' own code, run and checked (each example is compiled in as a module).
 
+#[cfg(feature = "http")]
 use std::io::{Read, Write};
+#[cfg(feature = "http")]
 use std::time::Duration;
 
 #[allow(dead_code)]
