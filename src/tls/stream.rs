@@ -161,6 +161,9 @@ impl TlsStream {
     }
 }
 
+/// The most plaintext one TLS record carries (RFC 8446: 2^14 bytes).
+const MAX_PLAINTEXT_PER_READ: usize = 16 * 1024;
+
 /// A socket timeout during the handshake reads `WouldBlock` (std's convention for
 /// reads); for a handshake `TimedOut` says what happened.
 fn timed_out(err: io::Error) -> io::Error {
@@ -213,14 +216,18 @@ impl Write for TlsStream {
 
 impl Readiness for TlsStream {
     fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
-        // rustls copies into a `&mut [u8]`; the unfilled part is zeroed first, as
-        // tokio-rustls does, so no uninitialised byte is ever behind a reference.
+        // rustls copies into a `&mut [u8]`, so the part handed over is zeroed first and
+        // no uninitialised byte is ever behind a reference. Only a record's worth: one
+        // read returns at most that much plaintext, and hyper's buffer may be far larger
+        // (zeroing all of it on every read cost more than the decryption).
+        let len = buf.len().min(MAX_PLAINTEXT_PER_READ);
         let buf: &mut [u8] = {
-            for b in buf.iter_mut() {
+            let prefix = &mut buf[..len];
+            for b in prefix.iter_mut() {
                 b.write(0);
             }
-            // SAFETY: every byte was initialised just above.
-            unsafe { crate::net::readiness::assume_writable(buf) }
+            // SAFETY: every byte of the prefix was initialised just above.
+            unsafe { crate::net::readiness::assume_writable(prefix) }
         };
         self.tcp.try_io(Direction::Read, |s| self.read_step(s, buf))
     }
