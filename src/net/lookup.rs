@@ -68,12 +68,17 @@ fn resolve(host_port: &str) -> io::Result<Vec<SocketAddr>> {
     host_port.to_socket_addrs().map(Iterator::collect)
 }
 
-/// The system resolver, and for the tests a slow one: `slow.test:PORT` takes 20 ms
-/// and answers 127.0.0.1, as a resolver on a slow network would.
+/// The system resolver, and for the tests slow ones: `slow.test:PORT` takes 20 ms and
+/// `very.slow.test:PORT` 500 ms, and both answer 127.0.0.1, as a resolver on a slow
+/// network would.
 #[cfg(test)]
 fn resolve(host_port: &str) -> io::Result<Vec<SocketAddr>> {
-    if let Some(port) = host_port.strip_prefix("slow.test:") {
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    let (delay, rest) = match host_port.strip_prefix("very.") {
+        Some(rest) => (500, rest),
+        None => (20, host_port),
+    };
+    if let Some(port) = rest.strip_prefix("slow.test:") {
+        std::thread::sleep(std::time::Duration::from_millis(delay));
         let port = port.parse().map_err(|_| io::ErrorKind::InvalidInput)?;
         return Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))]);
     }
@@ -145,6 +150,17 @@ mod tests {
             assert_eq!(addrs[0].port(), 7);
         });
         busy.join().unwrap();
+    }
+
+    #[test]
+    fn a_lookup_waits_in_the_blocking_pool_as_the_dump_shows() {
+        crate::run(|| {
+            let lookup = crate::go(|| lookup_host("very.slow.test:9"));
+            crate::time::sleep(std::time::Duration::from_millis(50)); // inside its 500 ms
+            let dump = crate::runtime::dump();
+            assert!(dump.contains("[blocking call"), "{dump}");
+            assert_eq!(lookup.join().unwrap().unwrap()[0].port(), 9);
+        });
     }
 
     #[test]
