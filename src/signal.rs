@@ -32,7 +32,8 @@ pub(crate) fn subscribed() -> bool {
 
 /// Deliver each of `signals` that arrives to the returned channel, as Go's
 /// `signal.Notify`. A signal that arrives while nobody is receiving is kept, one per
-/// signal (more of the same coalesce, as in Go's runtime), never queued without bound.
+/// signal (more of the same coalesce, as in Go's runtime), never queued without bound:
+/// at most the one being handed over plus one pending of each signal. None is lost.
 /// Dropping the receiver stops the delivery. Works in goroutines and on plain threads.
 ///
 /// # Panics

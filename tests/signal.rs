@@ -29,22 +29,21 @@ fn notify_receives_a_signal_sent_to_ourselves() {
             signals.recv_timeout(Duration::from_secs(10)),
             Ok(libc::SIGUSR2)
         );
-        // Several of one signal while nobody receives coalesce into one; others wait too.
+        // Several of one signal while nobody receives coalesce: at most one pending per
+        // signal besides the one being handed over; other signals wait too.
         for _ in 0..5 {
             raise(libc::SIGUSR1);
         }
         raise(libc::SIGUSR2);
         std::thread::sleep(Duration::from_millis(200));
-        let mut got = vec![
-            signals.recv_timeout(Duration::from_secs(10)).unwrap(),
-            signals.recv_timeout(Duration::from_secs(10)).unwrap(),
-        ];
-        got.sort();
-        assert_eq!(got, [libc::SIGUSR1, libc::SIGUSR2]);
-        assert!(
-            signals.recv_timeout(Duration::from_millis(300)).is_err(),
-            "coalesced"
-        );
+        let mut got = Vec::new();
+        while let Ok(sig) = signals.recv_timeout(Duration::from_millis(300)) {
+            got.push(sig);
+        }
+        let usr1 = got.iter().filter(|&&s| s == libc::SIGUSR1).count();
+        let usr2 = got.iter().filter(|&&s| s == libc::SIGUSR2).count();
+        assert!((1..=2).contains(&usr1), "five SIGUSR1 coalesced: {got:?}");
+        assert_eq!(usr2, 1, "{got:?}");
     });
 }
 
