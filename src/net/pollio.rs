@@ -58,6 +58,16 @@ impl<'a> Limits<'a> {
         }
     }
 
+    /// `ctx`, and also `timeout` (a socket's own timeout limits), whichever ends first:
+    /// what a `_context` call on a socket with a timeout waits within.
+    pub(crate) fn context_and(ctx: &'a Context, timeout: Limits<'static>) -> Limits<'a> {
+        let mut limits = Limits::context(ctx);
+        if let Some(t) = timeout.deadline {
+            limits.deadline = Some(limits.deadline.map_or(t, |d| d.min(t)));
+        }
+        limits
+    }
+
     /// The error that ends the wait, if its time is up or its context cancelled.
     fn expired(&self) -> Option<io::Error> {
         if let Some(err) = self.ctx.and_then(Context::err) {
@@ -178,19 +188,32 @@ impl<S: AsRawFd> PollIo<S> {
         self.try_io_until_drained(dir, op, |_| false)
     }
 
+    /// One read of a stream socket for poll-driven I/O (tokio's `AsyncRead`, hyper):
+    /// as `try_read`, but a read that fills less than `buf` also clears readiness (see
+    /// [`try_io_until_drained`](Self::try_io_until_drained)), saving a `WouldBlock`
+    /// system call per read.
+    pub(crate) fn try_read_draining(&self, buf: &mut [u8]) -> io::Result<usize>
+    where
+        for<'s> &'s S: std::io::Read,
+    {
+        use std::io::Read;
+        let len = buf.len();
+        self.try_io_until_drained(Direction::Read, |mut s| s.read(buf), |&n| n > 0 && n < len)
+    }
+
     /// [`try_io`](Self::try_io), also clearing readiness when `drained` says a
     /// successful result emptied the socket. A stream read that fills less than its
     /// buffer has taken all there was (tokio's `poll_read` reasons the same way), so
     /// the next read waits for an event instead of making a system call only to hear
     /// `WouldBlock`. An event that comes meanwhile still counts (the event check).
-    pub(crate) fn try_io_until_drained<R>(
+    fn try_io_until_drained<R>(
         &self,
         dir: Direction,
         op: impl FnOnce(&S) -> io::Result<R>,
         drained: impl FnOnce(&R) -> bool,
     ) -> io::Result<R> {
         let desc = self.current_registration().map(|r| &*r.desc);
-        let seen = desc.map(|d| d.events(dir));
+        let seen = desc.map(|d| d.readiness(dir));
         let result = op(&self.io);
         if let (Some(desc), Some(seen)) = (desc, seen) {
             let clear = match &result {

@@ -318,20 +318,14 @@ impl TcpStream {
     /// Read until `ctx` is cancelled (see [`TcpListener::accept_context`] for the
     /// error). The read timeout, if set, applies too.
     pub fn read_context(&self, ctx: &Context, buf: &mut [u8]) -> io::Result<usize> {
-        let mut limits = Limits::context(ctx);
-        if let Some(t) = self.timeouts.read_limits().deadline {
-            limits.deadline = Some(limits.deadline.map_or(t, |d| d.min(t)));
-        }
+        let limits = Limits::context_and(ctx, self.timeouts.read_limits());
         self.io.run(Direction::Read, limits, |mut s| s.read(buf))
     }
 
     /// Write until `ctx` is cancelled (see [`TcpListener::accept_context`] for the
     /// error). The write timeout, if set, applies too.
     pub fn write_context(&self, ctx: &Context, buf: &[u8]) -> io::Result<usize> {
-        let mut limits = Limits::context(ctx);
-        if let Some(t) = self.timeouts.write_limits().deadline {
-            limits.deadline = Some(limits.deadline.map_or(t, |d| d.min(t)));
-        }
+        let limits = Limits::context_and(ctx, self.timeouts.write_limits());
         self.io.run(Direction::Write, limits, |mut s| s.write(buf))
     }
 
@@ -350,13 +344,9 @@ impl TcpStream {
         self.io.run(dir, limits, op)
     }
 
-    /// A read for poll-driven I/O (tokio's `AsyncRead`, hyper): as `try_read`, but a
-    /// read that fills less than `buf` also clears readiness (see
-    /// `PollIo::try_io_until_drained`), saving a `WouldBlock` system call per read.
+    /// A read for poll-driven I/O: see `PollIo::try_read_draining`.
     pub(crate) fn try_read_drain(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let len = buf.len();
-        self.io
-            .try_io_until_drained(Direction::Read, |mut s| s.read(buf), |&n| n > 0 && n < len)
+        self.io.try_read_draining(buf)
     }
 
     /// For streams layered on this one: one attempt of `op`, as `try_read` makes.

@@ -66,14 +66,6 @@ pub struct UnixDatagram {
     timeouts: Timeouts,
 }
 
-fn sock_context_limits<'a>(ctx: &'a Context, timeout: Limits<'static>) -> Limits<'a> {
-    let mut limits = Limits::context(ctx);
-    if let Some(t) = timeout.deadline {
-        limits.deadline = Some(limits.deadline.map_or(t, |d| d.min(t)));
-    }
-    limits
-}
-
 impl UnixListener {
     /// Bind to the socket file at `path` (which must not exist yet, as with std).
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
@@ -202,13 +194,13 @@ impl UnixStream {
 
     /// Read until `ctx` is cancelled; the read timeout applies too.
     pub fn read_context(&self, ctx: &Context, buf: &mut [u8]) -> io::Result<usize> {
-        let limits = sock_context_limits(ctx, self.timeouts.read_limits());
+        let limits = Limits::context_and(ctx, self.timeouts.read_limits());
         self.io.run(Direction::Read, limits, |mut s| s.read(buf))
     }
 
     /// Write until `ctx` is cancelled; the write timeout applies too.
     pub fn write_context(&self, ctx: &Context, buf: &[u8]) -> io::Result<usize> {
-        let limits = sock_context_limits(ctx, self.timeouts.write_limits());
+        let limits = Limits::context_and(ctx, self.timeouts.write_limits());
         self.io.run(Direction::Write, limits, |mut s| s.write(buf))
     }
 
@@ -289,10 +281,7 @@ impl Readiness for UnixStream {
     fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         // SAFETY: read(2) only writes into the buffer; the caller counts as initialised
         // only the `n` bytes it reports.
-        let buf = unsafe { assume_writable(buf) };
-        let len = buf.len();
-        self.io
-            .try_io_until_drained(Direction::Read, |mut s| s.read(buf), |&n| n > 0 && n < len)
+        self.io.try_read_draining(unsafe { assume_writable(buf) })
     }
 
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
@@ -372,7 +361,7 @@ impl UnixDatagram {
 
     /// Receive until `ctx` is cancelled; the read timeout applies too.
     pub fn recv_context(&self, ctx: &Context, buf: &mut [u8]) -> io::Result<usize> {
-        let limits = sock_context_limits(ctx, self.timeouts.read_limits());
+        let limits = Limits::context_and(ctx, self.timeouts.read_limits());
         self.io.run(Direction::Read, limits, |s| s.recv(buf))
     }
 

@@ -182,7 +182,7 @@ impl IoDesc {
     }
 
     /// The readiness word now, taken before a `try_*` attempt.
-    pub(crate) fn events(&self, dir: Direction) -> u64 {
+    pub(crate) fn readiness(&self, dir: Direction) -> u64 {
         self.async_ready(dir).word()
     }
 
@@ -491,7 +491,7 @@ mod tests {
         let flag = Arc::new(Flag::default());
         let waker = Waker::from(flag.clone());
         while taken.load(Ordering::SeqCst) < ITEMS {
-            let seen = desc.events(Direction::Read);
+            let seen = desc.readiness(Direction::Read);
             let got = queued.swap(0, Ordering::SeqCst);
             if got > 0 {
                 taken.fetch_add(got, Ordering::SeqCst);
