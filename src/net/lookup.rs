@@ -49,10 +49,7 @@ pub fn lookup_host(host_port: &str) -> io::Result<Vec<SocketAddr>> {
         lookup_slots().acquire()
     };
     let host_port = host_port.to_owned();
-    let addrs: Vec<SocketAddr> = crate::blocking(move || {
-        let _gauge = gauge::enter();
-        resolve(&host_port)
-    })?;
+    let addrs: Vec<SocketAddr> = crate::blocking(move || resolve(&host_port))?;
     if addrs.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,
@@ -71,8 +68,10 @@ fn resolve(host_port: &str) -> io::Result<Vec<SocketAddr>> {
 /// The system resolver, and for the tests slow ones: `slow.test:PORT` takes 20 ms and
 /// `very.slow.test:PORT` 500 ms, and both answer 127.0.0.1, as a resolver on a slow
 /// network would.
+/// It also counts the lookups running at once (`gauge`), for the cap's test.
 #[cfg(test)]
 fn resolve(host_port: &str) -> io::Result<Vec<SocketAddr>> {
+    let _gauge = gauge::enter();
     let (delay, rest) = match host_port.strip_prefix("very.") {
         Some(rest) => (500, rest),
         None => (20, host_port),
@@ -86,6 +85,7 @@ fn resolve(host_port: &str) -> io::Result<Vec<SocketAddr>> {
 }
 
 /// How many lookups run at once, and the most seen (for the cap's test).
+#[cfg(test)]
 mod gauge {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
