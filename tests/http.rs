@@ -29,6 +29,18 @@ where
     addr
 }
 
+/// Serve `handler` over TLS with `cert` (`serve_tls`) on a goroutine; the address.
+fn spawn_tls_server<H>(cert: &certs::TestCert, handler: H) -> SocketAddr
+where
+    H: Fn(Request<Body>) -> Response<Body> + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tls = goru::tls::TlsAcceptor::new(cert.server_config());
+    goru::go(move || goru::http::serve_tls(listener, tls, handler).unwrap());
+    addr
+}
+
 fn hello(req: Request<Body>) -> Response<Body> {
     Response::new(Body::from(format!("hello {}", req.uri().path())))
 }
@@ -120,21 +132,16 @@ fn http2_streams_of_one_connection_run_concurrently() {
     let cert = certs::localhost();
     let pem = cert.pem_file();
     goru::run(move || {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let tls = goru::tls::TlsAcceptor::new(cert.server_config());
         let peers = Arc::new(Mutex::new(HashSet::new()));
         let seen = peers.clone();
-        goru::go(move || {
-            goru::http::serve_tls(listener, tls, move |req| {
-                seen.lock()
-                    .unwrap()
-                    .insert(*req.extensions().get::<SocketAddr>().unwrap());
-                goru::time::sleep(Duration::from_millis(300));
-                Response::new(Body::from(format!("{:?} ", req.version())))
-            })
-            .unwrap()
-        });
+        let port = spawn_tls_server(&cert, move |req| {
+            seen.lock()
+                .unwrap()
+                .insert(*req.extensions().get::<SocketAddr>().unwrap());
+            goru::time::sleep(Duration::from_millis(300));
+            Response::new(Body::from(format!("{:?} ", req.version())))
+        })
+        .port();
         let resolve = format!("localhost:{port}:127.0.0.1");
         let urls: Vec<String> = (0..10)
             .map(|i| format!("https://localhost:{port}/{i}"))
@@ -168,15 +175,10 @@ fn curl_http2_over_tls_through_alpn() {
     let cert = certs::localhost();
     let pem = cert.pem_file();
     goru::run(move || {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let tls = goru::tls::TlsAcceptor::new(cert.server_config());
-        goru::go(move || {
-            goru::http::serve_tls(listener, tls, |req| {
-                Response::new(Body::from(format!("{:?}", req.version())))
-            })
-            .unwrap()
-        });
+        let port = spawn_tls_server(&cert, |req| {
+            Response::new(Body::from(format!("{:?}", req.version())))
+        })
+        .port();
         let resolve = format!("localhost:{port}:127.0.0.1");
         let url = format!("https://localhost:{port}/");
         let pem = pem.to_str().unwrap();
@@ -267,10 +269,7 @@ fn agent_gets_and_posts() {
 fn agent_speaks_https_with_the_configured_roots() {
     let cert = certs::localhost();
     goru::run(move || {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let tls = goru::tls::TlsAcceptor::new(cert.server_config());
-        goru::go(move || goru::http::serve_tls(listener, tls, hello).unwrap());
+        let port = spawn_tls_server(&cert, hello).port();
         let roots =
             ureq::tls::RootCerts::Specific(Arc::new(vec![ureq::tls::Certificate::from_der(
                 &cert.der,
@@ -562,10 +561,7 @@ fn a_silent_tls_client_does_not_hold_up_another_handshake() {
     let cert = certs::localhost();
     let client_config = cert.client_config();
     goru::run(move || {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let tls = goru::tls::TlsAcceptor::new(cert.server_config());
-        goru::go(move || goru::http::serve_tls(listener, tls, hello).unwrap());
+        let addr = spawn_tls_server(&cert, hello);
         let _silent: Vec<_> = (0..10).map(|_| TcpStream::connect(addr).unwrap()).collect();
         let start = Instant::now();
         let tcp = TcpStream::connect(addr).unwrap();
