@@ -27,7 +27,7 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use corosensei::{Coroutine, Yielder};
@@ -135,7 +135,18 @@ pub(crate) struct Goroutine {
     pub(crate) backtrace_request: AtomicBool,
     /// The backtrace recorded on request, until the dump takes it.
     pub(crate) backtrace: Mutex<Option<String>>,
+    /// Spawned pinned (`go_pinned`, `Builder::pin_goroutines`): once started, it is
+    /// resumed only on the thread it first ran on.
+    pinned: bool,
+    /// The worker whose thread it must resume on ([`NO_HOME`]: any). Set by the worker
+    /// when a pinned goroutine first runs, and by the goroutine itself when it switches
+    /// out while unwinding (std's panic count is per thread). Written only while it
+    /// runs; read after it switched out, ordered by the state transition.
+    home: AtomicUsize,
 }
+
+/// [`Goroutine::home`]'s "no home": any worker may resume it.
+const NO_HOME: usize = usize::MAX;
 
 // SAFETY: the non-Sync fields (`body`, `yielder`) are only touched by the one worker
 // that owns the RUNNING state (see the module docs); the body closure is `Send`, and a
@@ -162,6 +173,7 @@ impl GoRef {
         spawn_site: &'static Location<'static>,
         runtime: &Shared,
         body: Arc<dyn Task>,
+        pinned: bool,
     ) -> GoRef {
         GoRef(Arc::new(Goroutine {
             id,
@@ -178,6 +190,8 @@ impl GoRef {
             panic_info: Mutex::new(None),
             backtrace_request: AtomicBool::new(false),
             backtrace: Mutex::new(None),
+            pinned,
+            home: AtomicUsize::new(NO_HOME),
         }))
     }
 
@@ -300,6 +314,34 @@ impl Goroutine {
         }
     }
 
+    /// The worker it must resume on, if it is bound to one's thread.
+    #[inline]
+    pub(crate) fn home(&self) -> Option<usize> {
+        let home = self.home.load(Ordering::Relaxed);
+        (home != NO_HOME).then_some(home)
+    }
+
+    /// Worker side, as it first runs: a pinned goroutine makes this worker its home.
+    #[inline]
+    pub(crate) fn start_on(&self, worker: usize) {
+        if self.pinned {
+            self.home.store(worker, Ordering::Relaxed);
+        }
+    }
+
+    /// Goroutine side, switching out while unwinding: stay on this thread, whose panic
+    /// count (and the unwinder's thread-local state) the unwinding belongs to.
+    #[cold]
+    fn stay_on_this_thread(&self) {
+        let (_, slot) = crate::sched::context::current_worker();
+        if !slot.is_null() {
+            // SAFETY: a worker thread's slot pointer is valid while the worker runs,
+            // and this thread is that worker, running us.
+            let index = unsafe { (*slot).index };
+            self.home.store(index, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn set_done(&self) {
         self.state.store(DONE, Ordering::Release);
     }
@@ -376,6 +418,9 @@ impl Goroutine {
             !self.on_worker_stack.get(),
             "goru: a goroutine tried to park while running on its worker's stack"
         );
+        if std::thread::panicking() {
+            self.stay_on_this_thread();
+        }
         let y = self.yielder.get();
         debug_assert!(!y.is_null());
         // SAFETY: the yielder pointer was set when the body started and stays valid

@@ -26,6 +26,7 @@ pub struct Runtime {
     workers: usize,
     stack_size: usize,
     deadlock_detection: bool,
+    pin_goroutines: bool,
 }
 
 /// Configures a [`Runtime`].
@@ -39,6 +40,7 @@ pub struct Builder {
     workers: Option<usize>,
     stack_size: usize,
     deadlock_detection: bool,
+    pin_goroutines: Option<bool>,
 }
 
 impl Runtime {
@@ -54,6 +56,7 @@ impl Runtime {
             workers: None,
             stack_size: DEFAULT_STACK_SIZE,
             deadlock_detection: true,
+            pin_goroutines: None,
         }
     }
 
@@ -81,6 +84,7 @@ impl Runtime {
             workers: self.workers,
             stack_size: self.stack_size,
             deadlock_detection: self.deadlock_detection,
+            pin_goroutines: self.pin_goroutines,
             driver: None,
         })
         .unwrap_or_else(|err| panic!("goru: cannot create the runtime's poller: {err}"));
@@ -176,6 +180,37 @@ impl Builder {
         self
     }
 
+    /// Whether every goroutine of this runtime is pinned: once it has started, it is
+    /// resumed only on the OS thread it first ran on, so thread-locals, `!Send`
+    /// values made inside it (`Rc`, `rand`'s `ThreadRng`, a `std::sync::MutexGuard`,
+    /// a `tracing` span guard) and thread-local addresses the compiler keeps across a
+    /// call stay valid across parks. Goroutines not yet started are still spread
+    /// over idle workers. Default: env `GORU_PIN_GOROUTINES` (`1` or `0`), else
+    /// [`DEFAULT_PIN_GOROUTINES`]; [`go_pinned`](crate::go_pinned) pins one goroutine
+    /// whatever this says. The GUIDE's "Pinned goroutines" weighs the two modes.
+    ///
+    /// In every mode, a goroutine that parks while unwinding resumes on the thread it
+    /// unwinds on (std's panic count is per thread).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let rt = goru::Runtime::builder().workers(4).pin_goroutines(true).build().unwrap();
+    /// rt.run(|| {
+    ///     thread_local!(static NAME: Rc<str> = Rc::from("mine"));
+    ///     let name = NAME.with(Rc::clone); // an Rc of this thread's
+    ///     let thread = std::thread::current().id();
+    ///     for _ in 0..100 {
+    ///         goru::time::sleep(std::time::Duration::from_micros(50)); // parks
+    ///         assert_eq!(std::thread::current().id(), thread);
+    ///     }
+    ///     assert_eq!(&*name, "mine");
+    /// });
+    /// ```
+    pub fn pin_goroutines(mut self, on: bool) -> Self {
+        self.pin_goroutines = Some(on);
+        self
+    }
+
     /// Check the configuration and prepare the process (signal and panic hooks).
     ///
     /// ```
@@ -199,6 +234,10 @@ impl Builder {
             workers,
             stack_size,
             deadlock_detection: self.deadlock_detection,
+            pin_goroutines: match self.pin_goroutines {
+                Some(on) => on,
+                None => default_pinning()?,
+            },
         })
     }
 }
@@ -209,6 +248,22 @@ pub(crate) fn prepare_process() {
     overflow::install_handler();
     install_panic_hook();
     crate::diag::install_sigquit_handler();
+}
+
+/// Whether goroutines are pinned when neither [`Builder::pin_goroutines`] nor
+/// `GORU_PIN_GOROUTINES` says.
+pub const DEFAULT_PIN_GOROUTINES: bool = false;
+
+fn default_pinning() -> io::Result<bool> {
+    match std::env::var("GORU_PIN_GOROUTINES").as_deref() {
+        Err(_) | Ok("") => Ok(DEFAULT_PIN_GOROUTINES),
+        Ok("1") | Ok("true") => Ok(true),
+        Ok("0") | Ok("false") => Ok(false),
+        Ok(other) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("goru: GORU_PIN_GOROUTINES must be 1 or 0, not {other:?}"),
+        )),
+    }
 }
 
 fn default_workers() -> io::Result<usize> {

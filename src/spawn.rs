@@ -287,14 +287,57 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let site = Location::caller();
+    spawn_joinable("go", Location::caller(), f, None)
+}
+
+/// Start a pinned goroutine: as [`go`], but once it has started it is resumed only on
+/// the OS thread it first ran on, whatever [`Builder::pin_goroutines`] says. Thread
+/// locals and `!Send` values made inside it (an `Rc` from a thread-local, `rand`'s
+/// `ThreadRng`, a `std::sync::MutexGuard`) stay valid across its parks.
+///
+/// [`Builder::pin_goroutines`]: crate::Builder::pin_goroutines
+///
+/// ```
+/// goru::run(|| {
+///     let h = goru::go_pinned(|| {
+///         let thread = std::thread::current().id();
+///         for _ in 0..50 {
+///             goru::yield_now();
+///             goru::time::sleep(std::time::Duration::from_micros(10));
+///         }
+///         std::thread::current().id() == thread
+///     });
+///     assert!(h.join().unwrap());
+/// });
+/// ```
+#[track_caller]
+pub fn go_pinned<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn_joinable("go_pinned", Location::caller(), f, Some(true))
+}
+
+/// `go` and `go_pinned`: spawn `f` on the current runtime, pinned as `pinned` says or
+/// as the runtime's default.
+fn spawn_joinable<F, T>(
+    what: &str,
+    site: &'static Location<'static>,
+    f: F,
+    pinned: Option<bool>,
+) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
     // SAFETY: we are running in a goroutine of this runtime, which keeps it alive.
-    let rt = unsafe { &*current_runtime("go") };
+    let rt = unsafe { &*current_runtime(what) };
     let cell = Arc::new(TaskCell {
         f: UnsafeCell::new(Some(f)),
         state: JoinState::new(site, OrphanPolicy::FailRuntime),
     });
-    let id = rt.spawn(site, cell.clone());
+    let id = rt.spawn_with(site, cell.clone(), pinned.unwrap_or(rt.pin_goroutines));
     crate::sched::driver::switch_point("go");
     JoinHandle {
         cell,

@@ -260,6 +260,7 @@ where
         workers: 1,
         stack_size: cfg.stack_size,
         deadlock_detection: false,
+        pin_goroutines: false, // one thread: every goroutine stays on it anyway
         driver: Some(Driver::new(chooser)),
     })
     .unwrap_or_else(|err| panic!("goru::check: cannot create a runtime: {err}"));

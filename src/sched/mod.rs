@@ -77,6 +77,8 @@ pub(crate) struct Config {
     pub(crate) workers: usize,
     pub(crate) stack_size: usize,
     pub(crate) deadlock_detection: bool,
+    /// Pin every goroutine to the thread it first runs on (`Builder::pin_goroutines`).
+    pub(crate) pin_goroutines: bool,
     /// Run deterministically on the caller's thread (`goru::check`), not on workers.
     pub(crate) driver: Option<driver::Driver>,
 }
@@ -89,6 +91,8 @@ pub(crate) struct Shared {
     pub(crate) id: u64,
     /// Whether the monitor looks for deadlocks (`diag::deadlock`).
     pub(crate) deadlock_detection: bool,
+    /// Whether `go` pins what it spawns (`Builder::pin_goroutines`).
+    pub(crate) pin_goroutines: bool,
     /// Set for a deterministic runtime: it owns the runnable list and the clock.
     pub(crate) driver: Option<driver::Driver>,
     /// `workers` regular slots followed by `MAX_SPARES` spare slots.
@@ -133,6 +137,7 @@ impl Shared {
             id: NEXT_RUNTIME.fetch_add(1, Ordering::Relaxed),
             workers,
             deadlock_detection: config.deadlock_detection,
+            pin_goroutines: config.pin_goroutines,
             driver: config.driver,
             slots: (0..workers + MAX_SPARES)
                 .map(|i| WorkerSlot::new(i, i < workers))
@@ -219,9 +224,12 @@ impl Shared {
                 let _ = handle.join();
             }
         }
-        // Abandoned goroutines in the global queue are leaked like the rest.
+        // Abandoned goroutines in the global queue and the inboxes are leaked like the
+        // rest.
         let mut global = self.global.queue.lock().unwrap_or_else(|e| e.into_inner());
         global.drain(..).for_each(std::mem::forget);
+        drop(global);
+        self.slots.iter().for_each(WorkerSlot::abandon_inbox);
     }
 
     /// When this runtime's clock reads zero.
@@ -315,14 +323,25 @@ impl Shared {
             .clone()
     }
 
-    /// Create a goroutine and make it runnable. Returns its id.
+    /// Create a goroutine and make it runnable, pinned if the runtime pins all of
+    /// them. Returns its id.
     pub(crate) fn spawn(
         &self,
         site: &'static Location<'static>,
         body: Arc<dyn crate::goroutine::Task>,
     ) -> u64 {
+        self.spawn_with(site, body, self.pin_goroutines)
+    }
+
+    /// [`spawn`](Self::spawn), saying whether the goroutine is pinned (`go_pinned`).
+    pub(crate) fn spawn_with(
+        &self,
+        site: &'static Location<'static>,
+        body: Arc<dyn crate::goroutine::Task>,
+        pinned: bool,
+    ) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let g = GoRef::new(id, site, self, body);
+        let g = GoRef::new(id, site, self, body, pinned);
         let slot = self.local_slot();
         // The spawner's own shard; plain threads share the last one.
         self.registry
@@ -355,7 +374,16 @@ impl Shared {
             driver.push(g);
             return;
         }
-        match self.local_slot() {
+        let local = self.local_slot();
+        if let Some(home) = g.home() {
+            // Bound to its home thread: anywhere else, it goes to the home's inbox. At
+            // home it may take `runnext`, which no other worker steals.
+            if local.is_none_or(|slot| slot.index != home) {
+                self.send_home(home, g);
+                return;
+            }
+        }
+        match local {
             Some(slot) => {
                 if slot.push_next(g, self) {
                     self.idle.notify_work(self);
@@ -366,6 +394,13 @@ impl Shared {
                 self.idle.notify_work(self);
             }
         }
+    }
+
+    /// Queue `g`, bound to worker `home`'s thread, in that worker's inbox and wake it
+    /// wherever it sleeps.
+    pub(crate) fn send_home(&self, home: usize, g: GoRef) {
+        self.slots[home].push_inbox(g);
+        self.wake_worker(home);
     }
 
     /// The trace lane of the calling thread: its worker index, or `OTHER_THREADS`.
@@ -565,6 +600,7 @@ pub(crate) fn test_goroutine(id: u64) -> GoRef {
             workers: 1,
             stack_size: 64 * 1024,
             deadlock_detection: false,
+            pin_goroutines: false,
             driver: None,
         })
         .unwrap()
@@ -574,6 +610,7 @@ pub(crate) fn test_goroutine(id: u64) -> GoRef {
         Location::caller(),
         rt,
         crate::goroutine::BoxTask::boxed(Box::new(|| {})),
+        false,
     )
 }
 

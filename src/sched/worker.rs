@@ -10,8 +10,9 @@
 //! 5. stealing half of another worker's queue, as a *searcher*;
 //! 6. otherwise it parks (see [`idle`](super::idle)).
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -40,6 +41,12 @@ pub(crate) struct WorkerSlot {
     pub(crate) index: usize,
     pub(crate) queue: RunQueue,
     runnext: AtomicPtr<Goroutine>,
+    /// Runnable goroutines bound to this worker's thread (pinned, or switched out while
+    /// unwinding): nobody else runs them, so nobody steals from here. Invariant: the
+    /// stealable `queue` and the global queue never receive a started goroutine with
+    /// a home; `execute` sends one home should it get there anyway.
+    inbox: Mutex<VecDeque<GoRef>>,
+    inbox_len: AtomicUsize,
     pub(crate) parker: ThreadParker,
     /// Inside `resume`: running a goroutine.
     pub(crate) running: AtomicBool,
@@ -67,6 +74,8 @@ impl WorkerSlot {
             index,
             queue: RunQueue::new(),
             runnext: AtomicPtr::new(std::ptr::null_mut()),
+            inbox: Mutex::new(VecDeque::new()),
+            inbox_len: AtomicUsize::new(0),
             parker: ThreadParker::default(),
             running: AtomicBool::new(false),
             spawned: AtomicU64::new(0),
@@ -108,9 +117,47 @@ impl WorkerSlot {
     }
 
     /// Owner only: queue `g` at the tail, overflowing half the queue to the global one.
+    /// A goroutine bound to a thread goes to its home's inbox instead, where no other
+    /// worker takes it.
     pub(crate) fn push_local(&self, g: GoRef, shared: &Shared) {
-        self.queue
-            .push_or_overflow(g, |batch| shared.push_global(batch));
+        match g.home() {
+            Some(home) if home == self.index => self.push_inbox(g),
+            Some(home) => shared.send_home(home, g),
+            None => self
+                .queue
+                .push_or_overflow(g, |batch| shared.push_global(batch)),
+        }
+    }
+
+    /// Any thread: queue `g`, bound to this worker, in its inbox (the caller wakes the
+    /// worker if it is not the caller).
+    pub(crate) fn push_inbox(&self, g: GoRef) {
+        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        inbox.push_back(g);
+        self.inbox_len.store(inbox.len(), Ordering::Release);
+    }
+
+    /// Owner only: the oldest goroutine in the inbox.
+    fn pop_inbox(&self) -> Option<GoRef> {
+        if self.inbox_len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        let g = inbox.pop_front();
+        self.inbox_len.store(inbox.len(), Ordering::Release);
+        g
+    }
+
+    /// Whether goroutines wait in the inbox.
+    pub(crate) fn has_inbox(&self) -> bool {
+        self.inbox_len.load(Ordering::Acquire) > 0
+    }
+
+    /// Shutdown: leak what waits in the inbox, abandoned with the runtime.
+    pub(crate) fn abandon_inbox(&self) {
+        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        inbox.drain(..).for_each(std::mem::forget);
+        self.inbox_len.store(0, Ordering::Release);
     }
 
     /// Owner only: make `g` the next to run. Returns true if a previous occupant was
@@ -152,11 +199,15 @@ impl WorkerSlot {
         (!p.is_null()).then(|| unsafe { GoRef::from_raw(p) })
     }
 
-    /// Any thread: move everything queued here to the global queue.
+    /// Any thread: move everything queued here to the global queue, except goroutines
+    /// bound to this worker's thread, which wait for it in the inbox.
     pub(crate) fn hand_off_queue(&self, shared: &Shared) -> usize {
         let mut batch = Vec::new();
         if let Some(g) = self.take_next() {
-            batch.push(g);
+            match g.home() {
+                Some(home) => shared.send_home(home, g),
+                None => batch.push(g),
+            }
         }
         while self.queue.grab(&mut batch, usize::MAX) > 0 {}
         let n = batch.len();
@@ -330,13 +381,19 @@ impl<'a> Worker<'a> {
             return Some(g);
         }
         self.inherit_slice = false;
-        if let Some(g) = slot.queue.pop() {
+        // The inbox and the local queue take turns, so that neither a goroutine that
+        // keeps yielding nor a stream of spawns starves the other.
+        if self.round % 2 == 0 {
+            if let Some(g) = slot.pop_inbox().or_else(|| slot.queue.pop()) {
+                return Some(g);
+            }
+        } else if let Some(g) = slot.queue.pop().or_else(|| slot.pop_inbox()) {
             return Some(g);
         }
         // Out of local work: our own timers first, then everyone's (Go looks at other
         // P's timers only when it would steal).
         if shared.fire_own_timers(self.index) > 0 || shared.fire_timers() > 0 {
-            if let Some(g) = slot.take_next().or_else(|| slot.queue.pop()) {
+            if let Some(g) = self.take_local() {
                 return Some(g);
             }
         }
@@ -344,11 +401,19 @@ impl<'a> Worker<'a> {
             return Some(g);
         }
         if shared.poll_ready_sockets() > 0 {
-            if let Some(g) = slot.take_next().or_else(|| slot.queue.pop()) {
+            if let Some(g) = self.take_local() {
                 return Some(g);
             }
         }
         self.steal()
+    }
+
+    /// What events just made runnable here: `runnext`, the local queue, the inbox.
+    fn take_local(&self) -> Option<GoRef> {
+        let slot = self.slot;
+        slot.take_next()
+            .or_else(|| slot.queue.pop())
+            .or_else(|| slot.pop_inbox())
     }
 
     fn steal(&mut self) -> Option<GoRef> {
@@ -399,6 +464,14 @@ impl<'a> Worker<'a> {
         if shared.is_shutdown() {
             std::mem::forget(g); // abandoned with the runtime (Shared::shutdown)
             return;
+        }
+        if let Some(home) = g.home() {
+            if home != self.index {
+                // Bound to another thread and got here anyway (stolen, say): send it
+                // home rather than resume it on the wrong thread.
+                shared.send_home(home, g);
+                return;
+            }
         }
         let result = self.run_goroutine(&g);
         if slot.stuck.load(Ordering::Relaxed) && slot.stuck.swap(false, Ordering::AcqRel) {
@@ -493,6 +566,7 @@ impl<'a> Worker<'a> {
             let Body::Pending(f) = std::mem::replace(body, Body::Finished) else {
                 unreachable!()
             };
+            g.start_on(self.index);
             let stack = self.take_stack();
             g.stack_info.set((stack.guard_range(), stack.size()));
             let gptr = g.as_ptr() as usize;
@@ -560,7 +634,7 @@ impl<'a> Worker<'a> {
             .timers
             .next_deadline()
             .is_some_and(|d| d <= shared.now_nanos());
-        if shared.has_queued_work() || due_timer || shared.is_shutdown() {
+        if shared.has_queued_work() || slot.has_inbox() || due_timer || shared.is_shutdown() {
             shared.idle.unregister_sleeper(self.index);
             self.searching = true;
             return;
@@ -630,11 +704,17 @@ impl<'a> Worker<'a> {
         if slot.hand_off_queue(shared) > 0 {
             shared.idle.notify_work(shared);
         }
+        // Goroutines bound to this thread still need it: it runs them while retired
+        // (beyond the workers count for a while, as Go runs a locked thread's
+        // goroutine), and sleeps otherwise. Whoever fills the inbox wakes it.
         while !slot.is_active() {
             if shared.is_shutdown() {
                 return false;
             }
-            slot.parker.park();
+            match slot.pop_inbox() {
+                Some(g) => self.execute(g),
+                None => slot.parker.park(),
+            }
         }
         true
     }
