@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::chan::{self, Receiver, Sender};
+use crate::park::sight::Sight;
 use crate::park::Unparker;
 use crate::time::timers::{TimerAction, TimerKey};
 
@@ -92,6 +93,9 @@ struct CancelNode {
     /// costs no channel.
     done: OnceLock<Receiver<()>>,
     state: Mutex<CancelState>,
+    /// Who has made, derived from or cancelled it (`park::sight`): a `done` channel
+    /// of a context in the hands of a plain thread is out of the runtime's sight.
+    sight: Sight,
 }
 
 struct CancelState {
@@ -403,7 +407,16 @@ fn new_cancel_tree_node(parent: &Context, own_deadline: Option<Instant>) -> (Con
         (a, b) => a.or(b),
     };
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let sight = Sight::here();
+    if let Some(Node::Cancel(a)) = ancestor.as_deref() {
+        // Whoever may cancel the parent may cancel this one.
+        if a.sight.is_foreign() {
+            sight.make_foreign();
+        }
+        a.sight.touch();
+    }
     let node = Arc::new(Node::Cancel(CancelNode {
+        sight,
         id,
         parent: parent.clone(),
         deadline,
@@ -455,6 +468,7 @@ fn cancel_one(node: &Node, err: ContextError, cause: &Option<Cause>) -> Vec<Arc<
     let Node::Cancel(c) = node else {
         return Vec::new();
     };
+    c.sight.touch();
     let (children, timer, done_tx, watchers, callbacks) = {
         let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
         if st.err.is_some() {
@@ -502,14 +516,21 @@ impl CancelNode {
     /// `cancel_node` will drop it, under the state lock; made after the cancellation,
     /// it is dropped at once, so the receiver starts closed.
     fn done_channel(&self) -> &Receiver<()> {
-        self.done.get_or_init(|| {
+        self.sight.touch();
+        let done = self.done.get_or_init(|| {
             let (tx, rx) = chan::bounded(0);
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             if st.err.is_none() {
                 st.done_tx = Some(tx);
             }
             rx
-        })
+        });
+        if self.sight.is_foreign() {
+            if let Some(chan) = done.chan() {
+                chan.sight.make_foreign();
+            }
+        }
+        done
     }
 
     fn detach_from_parent(&self) {

@@ -143,6 +143,10 @@ pub(crate) struct Goroutine {
     /// out while unwinding (std's panic count is per thread). Written only while it
     /// runs; read after it switched out, ordered by the state transition.
     home: AtomicUsize,
+    /// What it waits on has been used from outside its runtime (`park::sight`), as
+    /// noted when it last parked, at `park_epoch`.
+    waits_unseen: AtomicBool,
+    park_epoch: AtomicU64,
 }
 
 /// [`Goroutine::home`]'s "no home": any worker may resume it.
@@ -192,6 +196,8 @@ impl GoRef {
             backtrace: Mutex::new(None),
             pinned,
             home: AtomicUsize::new(NO_HOME),
+            waits_unseen: AtomicBool::new(false),
+            park_epoch: AtomicU64::new(0),
         }))
     }
 
@@ -314,6 +320,18 @@ impl Goroutine {
         }
     }
 
+    /// Whether what it waits on had been used from outside its runtime when it parked
+    /// (`park::sight`). Read after seeing it PARKED.
+    pub(crate) fn waits_unseen(&self) -> bool {
+        self.waits_unseen.load(Ordering::Relaxed)
+    }
+
+    /// Whether its [`waits_unseen`](Self::waits_unseen) note was taken at `epoch`, and
+    /// so is still true. Read after seeing it PARKED.
+    pub(crate) fn noted_at(&self, epoch: u64) -> bool {
+        self.park_epoch.load(Ordering::Relaxed) == epoch
+    }
+
     /// The worker it must resume on, if it is bound to one's thread.
     #[inline]
     pub(crate) fn home(&self) -> Option<usize> {
@@ -350,16 +368,29 @@ impl Goroutine {
         self.yielder.set(y);
     }
 
-    /// Goroutine side of `park::park` (token semantics, see `park`). Inlined into the
-    /// channel wait, one frame fewer around the switch (see `worker::Worker::settle`).
+    /// Goroutine side of `park::park` (token semantics, see `park`), for a wait the
+    /// runtime sees whole.
     #[inline]
     pub(crate) fn park(&self, reason: WaitReason) {
+        self.park_seen(reason, || false);
+    }
+
+    /// [`park`](Self::park) on a primitive that may have been used from outside the
+    /// runtime: `unseen` says whether it has (`park::sight`; read after the epoch).
+    /// Inlined into the channel wait, one frame fewer around the switch (see
+    /// `worker::Worker::settle`).
+    #[inline]
+    pub(crate) fn park_seen(&self, reason: WaitReason, unseen: impl FnOnce() -> bool) {
         // Fast path: a token is already here.
         let s = self.state.load(Ordering::Acquire);
         if s & NOTIFIED != 0 {
             self.state.fetch_and(!NOTIFIED, Ordering::AcqRel);
             return;
         }
+        // The epoch first, then the primitive's flag (`park::sight` module docs).
+        self.park_epoch
+            .store(crate::park::sight::epoch(), Ordering::Relaxed);
+        self.waits_unseen.store(unseen(), Ordering::Relaxed);
         self.wait_reason.store(reason as u8, Ordering::Relaxed);
         self.parked_at
             .store(self.runtime().coarse_nanos(), Ordering::Relaxed);
@@ -413,6 +444,9 @@ impl Goroutine {
     }
 
     /// Switch back to the worker. Must be called by this goroutine, on its own stack.
+    /// Inlined into the waits, one frame fewer around the switch (see
+    /// `worker::Worker::settle`).
+    #[inline(always)]
     pub(crate) fn suspend(&self, why: Switch) {
         assert!(
             !self.on_worker_stack.get(),

@@ -160,20 +160,25 @@ impl Builder {
     /// running) for about 100 ms, `run` panics with `all goroutines are asleep -
     /// deadlock!` and the goroutine dump.
     ///
-    /// The runtime cannot see plain threads or other runtimes: if goroutines wait for
-    /// a channel that only a plain thread (or another runtime's goroutine) will feed,
-    /// and that feeder may take longer than that, turn detection off.
+    /// A report is never false. A goroutine waiting on something a plain thread or
+    /// another runtime has a hand in is not counted as stuck: a channel, lock, wait
+    /// group or context made outside the runtime or ever used from outside it, and
+    /// `block_on`. (A deadlock among such waits therefore goes unreported.) Turning
+    /// detection off is only for programs that want no monitor check at all.
     ///
     /// ```
-    /// // A goroutine fed by a plain thread that takes its time: turn detection off.
+    /// // A goroutine fed by a plain thread that takes its time is no deadlock.
     /// let (tx, rx) = goru::chan::bounded::<u32>(0);
     /// let feeder = std::thread::spawn(move || {
     ///     std::thread::sleep(std::time::Duration::from_millis(200));
     ///     tx.send(1).unwrap();
     /// });
-    /// let rt = goru::Runtime::builder().deadlock_detection(false).build().unwrap();
+    /// let rt = goru::Runtime::builder().build().unwrap();
     /// assert_eq!(rt.run(move || rx.recv().unwrap()), 1);
     /// feeder.join().unwrap();
+    ///
+    /// let quiet = goru::Runtime::builder().deadlock_detection(false).build().unwrap();
+    /// assert_eq!(quiet.run(|| 2), 2);
     /// ```
     pub fn deadlock_detection(mut self, on: bool) -> Self {
         self.deadlock_detection = on;

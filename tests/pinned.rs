@@ -210,7 +210,7 @@ fn unwinding_keeps_its_thread(pinned: bool) {
             .collect();
         // Keep the idle workers stealing meanwhile.
         for _ in 0..2_000 {
-            goru::go(|| goru::yield_now());
+            goru::go(goru::yield_now);
         }
         for h in handles {
             assert!(h.join().is_err(), "the panic reaches join");

@@ -31,6 +31,7 @@ use std::time::Instant;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::waiter::{Completion, Entry, Outcome, Selection, WaitQueue};
+use crate::park::sight::Sight;
 use crate::park::spin::{SpinGuard, SpinLock};
 use crate::park::WaitReason;
 
@@ -53,6 +54,8 @@ pub(crate) struct Chan<T> {
     state: UnsafeCell<State<T>>,
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
+    /// Who has used it (`park::sight`), for the deadlock detector.
+    pub(crate) sight: Sight,
 }
 
 // SAFETY: `state` is only accessed while `lock` is held; values of T move between
@@ -176,6 +179,7 @@ impl<T> Chan<T> {
             receivers: AtomicUsize::new(1),
             len: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            sight: Sight::here(),
         }
     }
 
@@ -263,6 +267,7 @@ impl<T> Chan<T> {
     pub(crate) fn send(&self, v: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         crate::sched::preempt_point();
         crate::sched::driver::switch_point("chan send");
+        self.sight.touch();
         let mut st = self.lock();
         match self.try_send_locked(&mut st, v) {
             Ok(wake_one) => {
@@ -293,7 +298,7 @@ impl<T> Chan<T> {
         let sel = Selection::single(deadline);
         st.queue_sender(Entry::new(&sel, 0, &mut slot));
         drop(st);
-        match sel.wait(WaitReason::ChanSend, deadline) {
+        match sel.wait(WaitReason::ChanSend, deadline, || self.sight.is_foreign()) {
             Outcome::Done { closed: false, .. } => Ok(()),
             Outcome::Done { closed: true, .. } => {
                 Err(SendTimeoutError::Closed(slot.take().expect("value kept")))
@@ -309,6 +314,7 @@ impl<T> Chan<T> {
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         crate::sched::preempt_point();
         crate::sched::driver::switch_point("chan receive");
+        self.sight.touch();
         let mut st = self.lock();
         match self.try_recv_locked(&mut st) {
             Ok((v, wake_one)) => {
@@ -335,7 +341,9 @@ impl<T> Chan<T> {
         let sel = Selection::single(deadline);
         st.queue_receiver(Entry::new(&sel, 0, &mut slot));
         drop(st);
-        match sel.wait(WaitReason::ChanReceive, deadline) {
+        match sel.wait(WaitReason::ChanReceive, deadline, || {
+            self.sight.is_foreign()
+        }) {
             Outcome::Done { closed: false, .. } => {
                 Ok(slot.take().expect("a value was handed over"))
             }

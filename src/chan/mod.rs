@@ -139,6 +139,7 @@ impl<T> Sender<T> {
         &self,
         v: T,
     ) -> impl std::future::Future<Output = Result<(), SendError<T>>> + '_ {
+        self.chan.sight.touch();
         future::SendFuture::new(&self.chan, v)
     }
 
@@ -168,6 +169,7 @@ impl<T> Sender<T> {
     /// ```
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
         crate::sched::driver::switch_point("chan try_send");
+        self.chan.sight.touch();
         let mut st = self.chan.lock();
         let woken = self.chan.try_send_locked(&mut st, v)?;
         drop(st);
@@ -201,6 +203,7 @@ impl<T> Sender<T> {
     /// ```
     pub fn close(&self) -> bool {
         crate::sched::driver::switch_point("chan close");
+        self.chan.sight.touch();
         self.chan.close()
     }
 
@@ -237,7 +240,9 @@ impl<T> Sender<T> {
         Arc::ptr_eq(&self.chan, &other.chan)
     }
 
+    /// The channel, for `select`, which uses it now (noted for `park::sight`).
     pub(crate) fn chan(&self) -> &Chan<T> {
+        self.chan.sight.touch();
         &self.chan
     }
 }
@@ -252,6 +257,9 @@ impl<T> Receiver<T> {
     /// assert_eq!(goru::block_on(rx.recv_async()), Ok(9));
     /// ```
     pub fn recv_async(&self) -> impl std::future::Future<Output = Result<T, RecvError>> + '_ {
+        if let Some(chan) = &self.chan {
+            chan.sight.touch();
+        }
         future::RecvFuture::new(self.chan.as_ref())
     }
 
@@ -286,6 +294,7 @@ impl<T> Receiver<T> {
         let Some(chan) = &self.chan else {
             return Err(TryRecvError::Empty);
         };
+        chan.sight.touch();
         let mut st = chan.lock();
         let (v, woken) = chan.try_recv_locked(&mut st)?;
         drop(st);
@@ -348,15 +357,22 @@ impl<T> Receiver<T> {
         self.chan.as_ref().map_or(Some(0), |c| c.capacity())
     }
 
-    /// Whether two receivers belong to the same channel.
+    /// Whether two receivers belong to the same channel. Two [`never`] receivers are
+    /// the same channel, as two nil channels are equal in Go.
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
         match (&self.chan, &other.chan) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true, // two nil channels are the same, as in Go
             _ => false,
         }
     }
 
+    /// The channel (None for `never`), for `select`, which uses it now (noted for
+    /// `park::sight`).
     pub(crate) fn chan(&self) -> Option<&Chan<T>> {
+        if let Some(chan) = &self.chan {
+            chan.sight.touch();
+        }
         self.chan.as_deref()
     }
 }

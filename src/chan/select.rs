@@ -64,6 +64,8 @@ pub trait SelectCase {
     unsafe fn sync(&self);
     /// A counterpart completed this case while we waited.
     fn completed(&self, closed: bool);
+    /// Whether its channel has been used from outside the runtime (`park::sight`).
+    fn unseen(&self) -> bool;
 }
 
 /// What trying one case alone found.
@@ -190,6 +192,10 @@ impl<T> SelectCase for RecvCase<'_, T> {
             _ => Err(RecvError),
         }));
     }
+
+    fn unseen(&self) -> bool {
+        self.chan.is_some_and(|c| c.sight.is_foreign())
+    }
 }
 
 /// A `send` case.
@@ -286,6 +292,10 @@ impl<T> SelectCase for SendCase<'_, T> {
         } else {
             Ok(())
         }));
+    }
+
+    fn unseen(&self) -> bool {
+        self.chan.sight.is_foreign()
     }
 }
 
@@ -552,7 +562,9 @@ fn run_slow(
     }
     drop(locks);
 
-    let outcome = sel.wait(WaitReason::Select, deadline);
+    let outcome = sel.wait(WaitReason::Select, deadline, || {
+        cases.iter().any(|c| c.unseen())
+    });
 
     let locks = lock_all(cases, order);
     for &(_, i) in order {

@@ -205,7 +205,14 @@ impl Selection {
     }
 
     /// Waiter: wait until completed, or until `deadline` (then abort if still waiting).
-    pub(crate) fn wait(&self, reason: WaitReason, deadline: Option<Instant>) -> Outcome {
+    /// `unseen` tells whether a channel it waits on has been used from outside the
+    /// runtime (`park::sight`), for the deadlock detector.
+    pub(crate) fn wait(
+        &self,
+        reason: WaitReason,
+        deadline: Option<Instant>,
+        unseen: impl Fn() -> bool,
+    ) -> Outcome {
         let mut spins = 0u32;
         loop {
             let s = self.state.load(Ordering::Acquire);
@@ -233,7 +240,7 @@ impl Selection {
                 None if self.me.is_null() => park::park(reason),
                 // SAFETY: `me` is the goroutine running this wait (set by `new` on
                 // its own stack, and a Selection never leaves its waiter's stack).
-                None => unsafe { (*self.me).park(reason) },
+                None => unsafe { (*self.me).park_seen(reason, &unseen) },
             }
         }
     }

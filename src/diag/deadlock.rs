@@ -10,9 +10,15 @@
 //! and the dump. The hot path pays nothing beyond the per-worker resume counters that
 //! the monitor already reads.
 //!
-//! Plain threads and other runtimes are out of sight: a goroutine parked on a channel
-//! that a plain thread will feed looks deadlocked. `Builder::deadlock_detection`
-//! turns the check off for programs built that way.
+//! Plain threads and other runtimes are out of sight, so a goroutine that waits on
+//! something they may have a hand in never counts as stuck: a channel, lock, wait
+//! group or context made outside the runtime or ever used from outside it
+//! (`park::sight`), or a `block_on`. A goroutine whose note of that predates the
+//! last primitive to turn foreign is woken to take it again. A report is then certain: every live goroutine
+//! waits on something only the runtime's own goroutines, timers, sockets and blocking
+//! calls could move, and none of those is pending. A deadlock among goroutines that
+//! wait on a primitive a plain thread once used goes unreported: certainty is not
+//! possible there.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -81,12 +87,26 @@ fn looks_deadlocked(shared: &Shared) -> bool {
         return false;
     }
     let goroutines = shared.goroutines();
+    let epoch = crate::park::sight::epoch();
     // `main` gone means `run` is returning: the rest are abandoned, not deadlocked.
-    // A goroutine parked in `block_on` may be woken by a waker held out of our sight.
-    // (Its reason is stored before it parks, so a PARKED goroutine shows it.)
-    goroutines.first().is_some_and(|g| g.id == 1)
-        && goroutines.iter().all(|g| g.state() == PARKED)
-        && !goroutines
-            .iter()
-            .any(|g| g.wait_reason() == WaitReason::Future)
+    // A goroutine parked in `block_on` may be woken by a waker held out of our sight,
+    // and one parked on something used from outside may be woken from there. (What it
+    // waits on is stored before it parks, so a PARKED goroutine shows it.)
+    let main_alive = goroutines.first().is_some_and(|g| g.id == 1);
+    if !main_alive
+        || !goroutines.iter().all(|g| {
+            g.state() == PARKED && g.wait_reason() != WaitReason::Future && !g.waits_unseen()
+        })
+    {
+        return false;
+    }
+    // A note taken before the last primitive turned foreign may be stale: wake those
+    // goroutines (a spurious wake-up, which every wait loop allows) so that they look
+    // again and park with a fresh note; the next quiet tick judges anew.
+    let mut stale = false;
+    for g in goroutines.iter().filter(|g| !g.noted_at(epoch)) {
+        stale = true;
+        g.unpark();
+    }
+    !stale
 }

@@ -23,6 +23,7 @@
 //!
 //! Every park names a [`WaitReason`] (in Go's words) for the goroutine dump.
 
+pub(crate) mod sight;
 pub(crate) mod spin;
 pub(crate) mod waitlist;
 
@@ -251,6 +252,16 @@ pub(crate) fn park(reason: WaitReason) {
         // SAFETY: current_ptr returns the goroutine running on this thread, which is
         // alive for as long as it runs (the worker holds a reference).
         Some(g) => unsafe { (*g).park(reason) },
+        None => THREAD_PARKER.with(|p| p.park()),
+    }
+}
+
+/// [`park`] on a primitive with a [`Sight`](sight::Sight): a goroutine parked on one
+/// used from outside its runtime is never reported as deadlocked.
+pub(crate) fn park_on(reason: WaitReason, sight: &sight::Sight) {
+    match goroutine::current_ptr() {
+        // SAFETY: as in `park`.
+        Some(g) => unsafe { (*g).park_seen(reason, || sight.is_foreign()) },
         None => THREAD_PARKER.with(|p| p.park()),
     }
 }

@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
+use super::sight::Sight;
 use super::spin::{SpinGuard, SpinLock};
 use super::{Unparker, WaitReason};
 
@@ -52,20 +53,23 @@ impl Waiter {
         }
     }
 
-    /// Park until signalled; returns the signal's value (never 0).
-    pub(crate) fn wait(&self, reason: WaitReason) -> u8 {
+    /// Park until signalled; returns the signal's value (never 0). `sight` is the
+    /// list's, for the deadlock detector.
+    pub(crate) fn wait(&self, reason: WaitReason, sight: &Sight) -> u8 {
         loop {
             let s = self.signal.load(Ordering::Acquire);
             if s != WAITING {
                 return s;
             }
-            super::park(reason);
+            super::park_on(reason, sight);
         }
     }
 }
 
 /// A FIFO of waiters plus whatever state `S` its users keep under the same lock.
 pub(crate) struct WaitList<S> {
+    /// Who has used the primitive built on this list (`park::sight`).
+    pub(crate) sight: Sight,
     lock: SpinLock,
     inner: UnsafeCell<Inner<S>>,
 }
@@ -84,6 +88,7 @@ unsafe impl<S: Send> Sync for WaitList<S> {}
 /// The locked list: its queue and its users' state.
 pub(crate) struct Locked<'a, S> {
     inner: &'a mut Inner<S>,
+    sight: &'a Sight,
     /// Unparkers collected while locked, used after unlocking.
     woken: Vec<Unparker>,
     guard: Option<SpinGuard<'a>>,
@@ -98,6 +103,7 @@ impl<S: Default> Default for WaitList<S> {
 impl<S> WaitList<S> {
     pub(crate) const fn new(state: S) -> Self {
         WaitList {
+            sight: Sight::unclaimed(),
             lock: SpinLock::new(),
             inner: UnsafeCell::new(Inner {
                 queue: VecDeque::new(),
@@ -106,12 +112,30 @@ impl<S> WaitList<S> {
         }
     }
 
+    /// Note a use of the primitive by the calling thread, for its fast paths that do
+    /// not lock the list (`lock` notes one itself).
+    #[inline]
+    pub(crate) fn touch(&self) {
+        self.sight.touch();
+    }
+
+    /// A list for a primitive made now, by a non-`const` constructor: it belongs to
+    /// the caller's runtime, or is foreign if made on a plain thread.
+    pub(crate) fn made_here(state: S) -> Self {
+        WaitList {
+            sight: Sight::here(),
+            ..WaitList::new(state)
+        }
+    }
+
     pub(crate) fn lock(&self) -> Locked<'_, S> {
+        self.sight.touch();
         let guard = self.lock.lock();
         // SAFETY: the spin lock is held for the lifetime of the returned value.
         let inner = unsafe { &mut *self.inner.get() };
         Locked {
             inner,
+            sight: &self.sight,
             woken: Vec::new(),
             guard: Some(guard),
         }
@@ -170,8 +194,9 @@ impl<S> Locked<'_, S> {
     /// Queue `w`, unlock, and park until signalled; returns the signal.
     pub(crate) fn wait(mut self, w: &Waiter, reason: WaitReason) -> u8 {
         self.push(w, false);
+        let sight = self.sight;
         drop(self);
-        w.wait(reason)
+        w.wait(reason, sight)
     }
 }
 

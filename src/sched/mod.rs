@@ -379,8 +379,7 @@ impl Shared {
             // Bound to its home thread: anywhere else, it goes to the home's inbox. At
             // home it may take `runnext`, which no other worker steals.
             if local.is_none_or(|slot| slot.index != home) {
-                self.send_home(home, g);
-                return;
+                return self.send_home(home, g);
             }
         }
         match local {
@@ -398,6 +397,8 @@ impl Shared {
 
     /// Queue `g`, bound to worker `home`'s thread, in that worker's inbox and wake it
     /// wherever it sleeps.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn send_home(&self, home: usize, g: GoRef) {
         self.slots[home].push_inbox(g);
         self.wake_worker(home);

@@ -45,6 +45,8 @@ struct Seen {
 }
 
 pub(crate) fn run(shared: Arc<Shared>) {
+    // The timers it fires act for the runtime: what they touch stays in sight.
+    crate::park::sight::set_thread_runtime(shared.id);
     let now = Instant::now();
     let mut seen = vec![
         Seen {

@@ -119,13 +119,21 @@ impl WorkerSlot {
     /// Owner only: queue `g` at the tail, overflowing half the queue to the global one.
     /// A goroutine bound to a thread goes to its home's inbox instead, where no other
     /// worker takes it.
+    #[inline]
     pub(crate) fn push_local(&self, g: GoRef, shared: &Shared) {
+        if g.home().is_some() {
+            return self.push_homed(g, shared);
+        }
+        self.queue
+            .push_or_overflow(g, |batch| shared.push_global(batch));
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_homed(&self, g: GoRef, shared: &Shared) {
         match g.home() {
-            Some(home) if home == self.index => self.push_inbox(g),
-            Some(home) => shared.send_home(home, g),
-            None => self
-                .queue
-                .push_or_overflow(g, |batch| shared.push_global(batch)),
+            Some(home) if home != self.index => shared.send_home(home, g),
+            _ => self.push_inbox(g),
         }
     }
 
@@ -256,6 +264,7 @@ pub(crate) struct DriverWorker<'a> {
     _alt_stack: AltStack,
     outer_worker: (*const Shared, *const WorkerSlot),
     outer_goroutine: *const Goroutine,
+    outer_runtime: u64,
 }
 
 impl<'a> DriverWorker<'a> {
@@ -264,7 +273,9 @@ impl<'a> DriverWorker<'a> {
         let outer_worker = context::current_worker();
         let outer_goroutine = context::current_goroutine();
         context::set_current_worker(Arc::as_ptr(shared), &shared.slots[0]);
+        let outer_runtime = crate::park::sight::set_thread_runtime(shared.id);
         DriverWorker {
+            outer_runtime,
             _alt_stack: alt_stack,
             outer_worker,
             outer_goroutine,
@@ -297,12 +308,14 @@ impl Drop for DriverWorker<'_> {
         self.worker.shared.stacks.put_batch(&mut self.worker.stacks);
         context::set_current_worker(self.outer_worker.0, self.outer_worker.1);
         context::set_current_goroutine(self.outer_goroutine);
+        crate::park::sight::restore_thread_runtime(self.outer_runtime);
     }
 }
 
 pub(crate) fn run(shared: Arc<Shared>, index: usize) {
     let _alt_stack = AltStack::ensure();
     context::set_current_worker(Arc::as_ptr(&shared), &shared.slots[index]);
+    crate::park::sight::set_thread_runtime(shared.id);
     // The worker borrows `shared` from this frame instead of cloning the Arc in its
     // loops: an Arc clone is an atomic on a line every worker shares.
     let mut worker = Worker {
@@ -455,6 +468,9 @@ impl<'a> Worker<'a> {
         self.rng
     }
 
+    /// Inlined into the worker loop, as `settle` is (see there); a retired spare's
+    /// loop has its own copy.
+    #[inline(always)]
     fn execute(&mut self, g: GoRef) {
         let (shared, slot) = (self.shared, self.slot);
         if self.searching {
@@ -465,13 +481,11 @@ impl<'a> Worker<'a> {
             std::mem::forget(g); // abandoned with the runtime (Shared::shutdown)
             return;
         }
-        if let Some(home) = g.home() {
-            if home != self.index {
-                // Bound to another thread and got here anyway (stolen, say): send it
-                // home rather than resume it on the wrong thread.
-                shared.send_home(home, g);
-                return;
-            }
+        if g.home().is_some_and(|home| home != self.index) {
+            // Bound to another thread and got here anyway (stolen, say): send it home
+            // rather than resume it on the wrong thread.
+            send_home_cold(shared, g);
+            return;
         }
         let result = self.run_goroutine(&g);
         if slot.stuck.load(Ordering::Relaxed) && slot.stuck.swap(false, Ordering::AcqRel) {
@@ -718,6 +732,14 @@ impl<'a> Worker<'a> {
         }
         true
     }
+}
+
+/// [`Shared::send_home`] out of the worker loop's way.
+#[cold]
+#[inline(never)]
+fn send_home_cold(shared: &Shared, g: GoRef) {
+    let home = g.home().expect("a goroutine with a home");
+    shared.send_home(home, g);
 }
 
 impl Shared {

@@ -62,7 +62,7 @@ impl Cond {
         // condition, so it cannot notify between our check and our queueing.
         self.list.lock().push(&waiter, false);
         drop(guard);
-        waiter.wait(WaitReason::CondWait);
+        waiter.wait(WaitReason::CondWait, &self.list.sight);
         mutex.lock()
     }
 

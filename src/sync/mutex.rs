@@ -109,6 +109,7 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     pub fn lock(&self) -> MutexGuard<'_, T> {
         crate::sched::driver::switch_point("sync.Mutex.Lock");
+        self.waiters.touch();
         if self
             .state
             .compare_exchange_weak(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
@@ -122,6 +123,7 @@ impl<T: ?Sized> Mutex<T> {
     /// Lock only if it is free now.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         crate::sched::driver::switch_point("sync.Mutex.TryLock");
+        self.waiters.touch();
         let s = self.state.load(Ordering::Relaxed);
         (s & LOCKED == 0
             && self
@@ -176,7 +178,7 @@ impl<T: ?Sized> Mutex<T> {
             // A waiter that lost a race keeps its place at the front (Go's LIFO requeue).
             list.push(&waiter, spins == u32::MAX);
             drop(list);
-            if waiter.wait(WaitReason::MutexLock) == HANDOFF {
+            if waiter.wait(WaitReason::MutexLock, &self.waiters.sight) == HANDOFF {
                 return; // ownership was handed to us: LOCKED stayed set
             }
             spins = u32::MAX; // woken to compete: if we lose, requeue at the front

@@ -37,10 +37,18 @@ pub struct WaitGroup {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     count: AtomicUsize,
     waiters: WaitList<()>,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            count: AtomicUsize::new(0),
+            waiters: WaitList::made_here(()),
+        }
+    }
 }
 
 impl WaitGroup {
@@ -65,6 +73,7 @@ impl WaitGroup {
     /// ```
     pub fn add(&self, n: usize) {
         crate::sched::driver::switch_point("sync.WaitGroup.Add");
+        self.inner.waiters.touch();
         self.inner.count.fetch_add(n, Ordering::AcqRel);
     }
 
@@ -74,6 +83,7 @@ impl WaitGroup {
     /// With Go's message `sync: negative WaitGroup counter` if it is already zero.
     pub fn done(&self) {
         crate::sched::driver::switch_point("sync.WaitGroup.Done");
+        self.inner.waiters.touch();
         let count = &self.inner.count;
         let before = count
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1))
@@ -87,6 +97,7 @@ impl WaitGroup {
     /// Park until the counter is zero.
     pub fn wait(&self) {
         crate::sched::driver::switch_point("sync.WaitGroup.Wait");
+        self.inner.waiters.touch();
         if self.inner.count.load(Ordering::Acquire) == 0 {
             return;
         }
