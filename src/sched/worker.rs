@@ -726,7 +726,15 @@ impl<'a> Worker<'a> {
                 return false;
             }
             match slot.pop_inbox() {
-                Some(g) => self.execute(g),
+                Some(g) => {
+                    self.execute(g);
+                    // What it readied, spawned or yielded landed in our queues, which
+                    // nobody steals from while we are inactive: pass it on (a
+                    // goroutine bound here comes back through the inbox).
+                    if slot.hand_off_queue(shared) > 0 {
+                        shared.idle.notify_work(shared);
+                    }
+                }
                 None => slot.parker.park(),
             }
         }
