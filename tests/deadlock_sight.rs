@@ -1,7 +1,8 @@
 //! Deadlock reports are certain: a goroutine that waits on something a plain thread
 //! (or another runtime) has a hand in is never reported, and real deadlocks still are.
 
-use std::panic::{self, AssertUnwindSafe};
+mod common;
+
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -19,18 +20,7 @@ fn runtime() -> goru::Runtime {
 
 /// Run `main`, expecting a deadlock report.
 fn expect_deadlock(main: impl FnOnce() + Send + 'static) -> String {
-    let err = panic::catch_unwind(AssertUnwindSafe(|| runtime().run(main)))
-        .expect_err("run should report the deadlock");
-    let report = err
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap();
-    assert!(
-        report.starts_with("all goroutines are asleep - deadlock!"),
-        "{report}"
-    );
-    report
+    common::deadlock_report(&runtime(), main).0
 }
 
 #[test]

@@ -2,9 +2,8 @@
 
 mod common;
 
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use goru::chan;
 use goru::sync::{Mutex, WaitGroup};
@@ -15,24 +14,7 @@ fn runtime(workers: usize) -> goru::Runtime {
 
 /// Run `main` expecting a deadlock report; returns the report and how long it took.
 fn deadlock_report(workers: usize, main: impl FnOnce() + Send + 'static) -> (String, Duration) {
-    let start = Instant::now();
-    let err = panic::catch_unwind(AssertUnwindSafe(|| runtime(workers).run(main)))
-        .expect_err("run should report the deadlock");
-    let elapsed = start.elapsed();
-    let report = err
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap();
-    assert!(
-        report.starts_with("all goroutines are asleep - deadlock!"),
-        "{report}"
-    );
-    assert!(
-        elapsed < Duration::from_secs(5),
-        "noticed after {elapsed:?}"
-    );
-    (report, elapsed)
+    common::deadlock_report(&runtime(workers), main)
 }
 
 /// The dump block of goroutine `id`.

@@ -57,3 +57,30 @@ pub fn process_cpu_time() -> std::time::Duration {
     let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
     std::time::Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
 }
+
+/// Run `main` on `rt` expecting a deadlock report; returns the report and how long it
+/// took (asserted under 5 s).
+pub fn deadlock_report(
+    rt: &goru::Runtime,
+    main: impl FnOnce() + Send + 'static,
+) -> (String, std::time::Duration) {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let start = std::time::Instant::now();
+    let err = catch_unwind(AssertUnwindSafe(|| rt.run(main)))
+        .expect_err("run should report the deadlock");
+    let elapsed = start.elapsed();
+    let report = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap();
+    assert!(
+        report.starts_with("all goroutines are asleep - deadlock!"),
+        "{report}"
+    );
+    assert!(
+        elapsed < std::time::Duration::from_secs(5),
+        "noticed after {elapsed:?}"
+    );
+    (report, elapsed)
+}
