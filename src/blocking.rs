@@ -219,6 +219,13 @@ impl Pool {
     }
 }
 
+/// The pool's threads alive now and the calls queued for one (for metrics; the pool
+/// serves every runtime of the process).
+pub(crate) fn pool_load() -> (usize, usize) {
+    let st = pool().state.lock().unwrap_or_else(|e| e.into_inner());
+    (st.threads, st.queue.len())
+}
+
 /// Pool threads alive now.
 #[cfg(test)]
 fn pool_threads() -> usize {

@@ -32,6 +32,8 @@ use std::sync::{Arc, Mutex};
 
 use corosensei::{Coroutine, Yielder};
 
+use crate::diag::labels::Labels;
+use crate::diag::span::{GoSpan, SpawnSpan};
 use crate::park::WaitReason;
 use crate::sched::Shared;
 use crate::stack::Stack;
@@ -124,8 +126,9 @@ pub(crate) struct Goroutine {
     /// Whether its code is running on its worker's stack (`on_worker_stack`), where it
     /// must not switch away (owner only).
     on_worker_stack: Cell<bool>,
-    /// Guard page range and usable size of its stack, once it has one (owner only).
-    pub(crate) stack_info: Cell<((usize, usize), usize)>,
+    /// Its stack's usable range, once it has one: set by its worker before the first
+    /// resume, never changed after; read by the overflow handler and the dump.
+    pub(crate) stack_range: StackRange,
     /// Its slot in the runtime's registry (`sched::registry`).
     pub(crate) registry_slot: AtomicU64,
     /// Where and how it panicked, captured by the panic hook for the report.
@@ -133,8 +136,8 @@ pub(crate) struct Goroutine {
     pub(crate) panic_info: Mutex<Option<Box<PanicInfo>>>,
     /// Asked to record its own backtrace at its park point (`diag::backtraces`).
     pub(crate) backtrace_request: AtomicBool,
-    /// The backtrace recorded on request, until the dump takes it.
-    pub(crate) backtrace: Mutex<Option<String>>,
+    /// The backtrace recorded on request (not yet symbolized), until the dump takes it.
+    pub(crate) backtrace: Mutex<Option<std::backtrace::Backtrace>>,
     /// Spawned pinned (`go_pinned`, `Builder::pin_goroutines`): once started, it is
     /// resumed only on the thread it first ran on.
     pinned: bool,
@@ -147,6 +150,40 @@ pub(crate) struct Goroutine {
     /// noted when it last parked, at `park_epoch`.
     waits_unseen: AtomicBool,
     park_epoch: AtomicU64,
+    /// Feature `metrics`: when it was made runnable, plus one, if that wake-up is
+    /// sampled for the latency histogram (`diag::metrics`); 0 otherwise.
+    #[cfg(feature = "metrics")]
+    ready_sample: AtomicU64,
+    /// Feature `tracing`: the spans it carries across switches (`diag::span`); owner
+    /// only. Zero-sized without the feature.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    spans: GoSpan,
+    /// Its labels (`diag::labels`): written by itself, or by its spawner before it is
+    /// published; read by the dump and the profile from any thread.
+    pub(crate) labels: Mutex<Option<Labels>>,
+    /// Whether `labels` holds any, readable without the lock.
+    pub(crate) labelled: AtomicBool,
+}
+
+/// Where a goroutine's stack lies: `[bottom, top)`, both 0 before it has one.
+#[derive(Default)]
+pub(crate) struct StackRange {
+    bottom: AtomicUsize,
+    top: AtomicUsize,
+}
+
+impl StackRange {
+    pub(crate) fn set(&self, stack: &Stack) {
+        let (_, bottom) = stack.guard_range();
+        self.bottom.store(bottom, Ordering::Relaxed);
+        self.top.store(bottom + stack.size(), Ordering::Relaxed);
+    }
+
+    /// `(bottom, top)`, or None before the goroutine first ran.
+    pub(crate) fn get(&self) -> Option<(usize, usize)> {
+        let bottom = self.bottom.load(Ordering::Relaxed);
+        (bottom != 0).then(|| (bottom, self.top.load(Ordering::Relaxed)))
+    }
 }
 
 /// [`Goroutine::home`]'s "no home": any worker may resume it.
@@ -178,6 +215,7 @@ impl GoRef {
         runtime: &Shared,
         body: Arc<dyn Task>,
         pinned: bool,
+        span: SpawnSpan,
     ) -> GoRef {
         GoRef(Arc::new(Goroutine {
             id,
@@ -189,7 +227,7 @@ impl GoRef {
             body: UnsafeCell::new(Body::Pending(body)),
             yielder: Cell::new(std::ptr::null()),
             on_worker_stack: Cell::new(false),
-            stack_info: Cell::new(((0, 0), 0)),
+            stack_range: StackRange::default(),
             registry_slot: AtomicU64::new(u64::MAX),
             panic_info: Mutex::new(None),
             backtrace_request: AtomicBool::new(false),
@@ -198,6 +236,11 @@ impl GoRef {
             home: AtomicUsize::new(NO_HOME),
             waits_unseen: AtomicBool::new(false),
             park_epoch: AtomicU64::new(0),
+            #[cfg(feature = "metrics")]
+            ready_sample: AtomicU64::new(0),
+            spans: GoSpan::new(span, id, spawn_site),
+            labels: Mutex::new(None),
+            labelled: AtomicBool::new(false),
         }))
     }
 
@@ -252,6 +295,9 @@ impl Goroutine {
                 .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) if next == RUNNABLE => {
+                    // For tokio-console: a wake that queues it uses up its waker.
+                    #[cfg(feature = "tracing")]
+                    self.spans.waker_op("waker.wake");
                     if crate::diag::trace::enabled() {
                         // A PARKED goroutine is not DONE: its runtime is alive.
                         let rt = self.runtime();
@@ -259,7 +305,12 @@ impl Goroutine {
                     }
                     return true;
                 }
-                Ok(_) => return false,
+                Ok(_) => {
+                    // A wake that finds it still running: it will not park.
+                    #[cfg(feature = "tracing")]
+                    self.spans.waker_op("waker.wake_by_ref");
+                    return false;
+                }
                 Err(actual) => s = actual,
             }
         }
@@ -360,6 +411,24 @@ impl Goroutine {
         }
     }
 
+    /// Feature `metrics`: start a latency sample (made runnable at `stamp - 1`). Only
+    /// the thread that made it runnable writes, before it is queued.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn start_ready_sample(&self, stamp: u64) {
+        self.ready_sample.store(stamp, Ordering::Relaxed);
+    }
+
+    /// Feature `metrics`, worker side at a resume: the pending sample's stamp, or 0.
+    #[cfg(feature = "metrics")]
+    #[inline]
+    pub(crate) fn take_ready_sample(&self) -> u64 {
+        let stamp = self.ready_sample.load(Ordering::Relaxed);
+        if stamp != 0 {
+            self.ready_sample.store(0, Ordering::Relaxed);
+        }
+        stamp
+    }
+
     pub(crate) fn set_done(&self) {
         self.state.store(DONE, Ordering::Release);
     }
@@ -394,6 +463,9 @@ impl Goroutine {
         self.wait_reason.store(reason as u8, Ordering::Relaxed);
         self.parked_at
             .store(self.runtime().coarse_nanos(), Ordering::Relaxed);
+        // For tokio-console: parking hands out a waker, which the wake consumes.
+        #[cfg(feature = "tracing")]
+        self.spans.waker_op("waker.clone");
         self.suspend(Switch::Park);
         // Woken only to record where it waits (for a dump): do so and wait on. A real
         // unpark meanwhile left its token, so the next suspend returns at once.
@@ -457,9 +529,34 @@ impl Goroutine {
         }
         let y = self.yielder.get();
         debug_assert!(!y.is_null());
+        #[cfg(feature = "tracing")]
+        self.spans.suspend();
         // SAFETY: the yielder pointer was set when the body started and stays valid
         // until it returns; we are running on that body's stack (caller contract).
         unsafe { (*y).suspend(why) };
+        #[cfg(feature = "tracing")]
+        self.spans.resume();
+    }
+
+    /// Run the goroutine's body `f`, on its own stack, the first time it resumes: with
+    /// feature `tracing`, inside its spans (`diag::span`), which it leaves when `f`
+    /// returns or unwinds.
+    #[inline(always)]
+    pub(crate) fn run_body(&self, f: impl FnOnce()) {
+        #[cfg(feature = "tracing")]
+        {
+            struct Leave<'a>(&'a GoSpan);
+            impl Drop for Leave<'_> {
+                fn drop(&mut self) {
+                    self.0.suspend();
+                }
+            }
+            self.spans.resume();
+            let _leave = Leave(&self.spans);
+            f();
+        }
+        #[cfg(not(feature = "tracing"))]
+        f();
     }
 }
 

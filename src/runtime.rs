@@ -2,6 +2,7 @@
 
 use std::io;
 use std::panic::{self, Location};
+use std::time::Duration;
 
 use crate::goroutine;
 use crate::sched::{Config, Shared};
@@ -10,6 +11,10 @@ use crate::stack::{self, overflow};
 
 /// The default goroutine stack: 256 KiB of address space, committed page by page.
 pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+/// How long a goroutine may hold its worker without parking before the monitor reports
+/// it ([`Builder::blocking_report`]).
+pub const DEFAULT_BLOCKING_REPORT: Duration = Duration::from_millis(100);
 
 /// A configured runtime. Each [`Runtime::run`] starts its worker threads, runs `main`
 /// as goroutine 1, and stops them again; runtimes may run one after another and side by
@@ -27,6 +32,7 @@ pub struct Runtime {
     stack_size: usize,
     deadlock_detection: bool,
     pin_goroutines: bool,
+    blocking_report: Option<Duration>,
 }
 
 /// Configures a [`Runtime`].
@@ -41,6 +47,7 @@ pub struct Builder {
     stack_size: usize,
     deadlock_detection: bool,
     pin_goroutines: Option<bool>,
+    blocking_report: Option<Duration>,
 }
 
 impl Runtime {
@@ -57,6 +64,7 @@ impl Runtime {
             stack_size: DEFAULT_STACK_SIZE,
             deadlock_detection: true,
             pin_goroutines: None,
+            blocking_report: Some(DEFAULT_BLOCKING_REPORT),
         }
     }
 
@@ -85,6 +93,7 @@ impl Runtime {
             stack_size: self.stack_size,
             deadlock_detection: self.deadlock_detection,
             pin_goroutines: self.pin_goroutines,
+            blocking_report: self.blocking_report,
             driver: None,
         })
         .unwrap_or_else(|err| panic!("goru: cannot create the runtime's poller: {err}"));
@@ -185,6 +194,39 @@ impl Builder {
         self
     }
 
+    /// The blocking-call report: when a goroutine holds its worker without parking for
+    /// longer than `threshold` (a blocking system call, a long computation), the
+    /// monitor prints, once per goroutine, to stderr:
+    ///
+    /// ```text
+    /// goru: goroutine 17 (spawned at src/x.rs:9) has held worker 2 for 250 ms without parking
+    ///     std::thread::sleep
+    ///         at .../std/src/thread/functions.rs:327
+    ///     my_app::handler
+    ///         at src/x.rs:12
+    /// ```
+    ///
+    /// and, with `GORU_BLOCKING_BACKTRACE=1` in the environment, the backtrace of where
+    /// it runs, taken by a `SIGURG` to the worker thread (Go's preemption signal; its
+    /// default action is to ignore it). The backtrace is off by default for now: a
+    /// crash has been seen with it while many runtimes run in one process. Such a goroutine
+    /// stalls the goroutines queued behind it until the monitor hands them to another
+    /// worker; wrap the call in [`goru::blocking`](crate::blocking), or use goru's
+    /// parking version of it. The default threshold is 100 ms; `None` switches the
+    /// report off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = goru::Runtime::builder().blocking_report(Some(Duration::from_secs(1))).build();
+    /// assert_eq!(rt.unwrap().run(|| 1), 1);
+    /// let quiet = goru::Runtime::builder().blocking_report(None).build().unwrap();
+    /// assert_eq!(quiet.run(|| 2), 2);
+    /// ```
+    pub fn blocking_report(mut self, threshold: Option<Duration>) -> Self {
+        self.blocking_report = threshold;
+        self
+    }
+
     /// Whether every goroutine of this runtime is pinned: once it has started, it is
     /// resumed only on the OS thread it first ran on, so thread-locals, `!Send`
     /// values made inside it (`Rc`, `rand`'s `ThreadRng`, a `std::sync::MutexGuard`,
@@ -243,6 +285,7 @@ impl Builder {
                 Some(on) => on,
                 None => default_pinning()?,
             },
+            blocking_report: self.blocking_report,
         })
     }
 }
@@ -341,6 +384,125 @@ pub fn current_id() -> Option<u64> {
         // SAFETY: the running goroutine is alive while it runs.
         unsafe { (*g).id }
     })
+}
+
+/// Run `f` with `labels` laid over the current goroutine's labels, as Go's
+/// `pprof.Do`: a key already set takes the new value, and the goroutine's labels are
+/// what they were again when `f` returns or unwinds. Goroutines spawned inside `f`
+/// inherit the labels (and keep them). Labels appear in the dump, in
+/// [`goroutine_profile`] and in the trace, so that the goroutines serving one request,
+/// or one tenant, can be picked out. On a plain thread, `f` simply runs.
+///
+/// ```
+/// goru::run(|| {
+///     goru::runtime::with_labels(&[("request", "42")], || {
+///         let child = goru::go(goru::runtime::labels);
+///         assert_eq!(child.join().unwrap(), vec![("request".to_string(), "42".to_string())]);
+///         assert!(goru::runtime::dump().contains("labels: request=42"));
+///     });
+///     assert!(goru::runtime::labels().is_empty());
+/// });
+/// ```
+pub fn with_labels<R>(labels: &[(&str, &str)], f: impl FnOnce() -> R) -> R {
+    let Some(g) = goroutine::current_ptr() else {
+        return f();
+    };
+    // SAFETY: the running goroutine is alive while it runs, and `f` runs on it: the
+    // guard below restores its labels on its own stack, before it can finish.
+    let g = unsafe { &*g };
+    struct Restore<'a>(
+        &'a goroutine::Goroutine,
+        Option<crate::diag::labels::Labels>,
+    );
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            self.0.set_labels(self.1.take());
+            record_labels(self.0);
+        }
+    }
+    let previous = g.labels();
+    g.set_labels(Some(crate::diag::labels::merge(
+        previous.as_deref(),
+        labels,
+    )));
+    record_labels(g);
+    let _restore = Restore(g, previous);
+    f()
+}
+
+/// Put `g`'s labels in the trace, when one is recorded.
+fn record_labels(g: &goroutine::Goroutine) {
+    if crate::diag::trace::enabled() {
+        let rt = g.runtime();
+        crate::diag::trace::record_labels(rt.id, rt.current_lane(), g);
+    }
+}
+
+/// The current goroutine's labels (see [`with_labels`]), sorted by key; empty on a
+/// plain thread or when it has none.
+pub fn labels() -> Vec<(String, String)> {
+    crate::diag::labels::inherited().map_or_else(Vec::new, |l| l.to_vec())
+}
+
+pub use crate::diag::metrics::{LatencyHistogram, Metrics, WorkerMetrics};
+
+/// A snapshot of the current runtime's counters: goroutines by state and wait reason,
+/// spawns, steals, timers, socket waiters, the blocking pool, committed stack memory,
+/// and per-worker busy time (see [`Metrics`]). Reading it takes no lock that a
+/// goroutine's hot path takes; it walks the goroutine registry once.
+///
+/// # Panics
+/// Outside a runtime (on a plain thread), as there is nothing to measure.
+///
+/// ```
+/// goru::run(|| {
+///     let m = goru::runtime::metrics();
+///     assert_eq!(m.goroutines, 1); // main
+///     assert!(m.spawned >= 1);
+/// });
+/// ```
+#[track_caller]
+pub fn metrics() -> Metrics {
+    with_current(|rt| rt.metrics()).expect("goru::runtime::metrics called outside a goru runtime")
+}
+
+/// The goroutine profile of the current runtime: its live goroutines grouped by spawn
+/// site, labels and state or wait reason, as folded stacks (`frame;frame count`
+/// lines, biggest group first), ready for `inferno-flamegraph` or `flamegraph.pl`.
+/// Taking it stops nothing and wakes no goroutine. Empty outside a runtime.
+///
+/// ```
+/// goru::run(|| {
+///     let (tx, rx) = goru::chan::bounded::<()>(0);
+///     let waiters: Vec<_> = (0..3).map(|_| { let rx = rx.clone(); goru::go(move || rx.recv()) }).collect();
+///     while goru::runtime::metrics().parked < 3 { goru::time::sleep(std::time::Duration::from_millis(1)); }
+///     let profile = goru::runtime::goroutine_profile();
+///     assert!(profile.lines().next().unwrap().ends_with(";[chan receive] 3"), "{profile}");
+///     drop(tx);
+///     waiters.into_iter().for_each(|w| assert!(w.join().unwrap().is_err()));
+/// });
+/// ```
+pub fn goroutine_profile() -> String {
+    with_current(|rt| rt.goroutine_profile()).unwrap_or_default()
+}
+
+/// [`dump`] with where each parked goroutine waits, as the SIGQUIT dump shows it. Each
+/// parked goroutine (64 at most) is woken briefly to record its own backtrace, so this
+/// perturbs the program a little and takes longer.
+///
+/// ```
+/// goru::run(|| {
+///     let (tx, rx) = goru::chan::bounded::<()>(0);
+///     let waiter = goru::go(move || rx.recv());
+///     while goru::runtime::metrics().parked < 1 { goru::time::sleep(std::time::Duration::from_millis(1)); }
+///     assert!(goru::runtime::dump_with_backtraces().contains("Receiver<T>::recv"));
+///     drop(tx);
+///     assert!(waiter.join().unwrap().is_err());
+/// });
+/// ```
+pub fn dump_with_backtraces() -> String {
+    with_current(|rt| rt.dump_with(true))
+        .unwrap_or_else(|| String::from("no goru runtime on this thread\n"))
 }
 
 /// A description of the current runtime's goroutines (see the `diag` layer).

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, Once};
 use std::task::Poll;
 use std::thread;
 
+use crate::diag::span::{SpawnSpan, INHERIT_SPAN};
 use crate::goroutine::{self, PanicInfo, Switch, Task};
 use crate::park::{self, Unparker, WaitReason};
 use crate::sched::Shared;
@@ -287,7 +288,34 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    spawn_joinable("go", Location::caller(), f, None)
+    spawn_joinable("go", Location::caller(), f, None, INHERIT_SPAN)
+}
+
+/// Feature `tracing`: start a goroutine as [`go`] does, carrying `span` instead of the
+/// span current here. The goroutine's code runs inside `span` (and events it emits
+/// are recorded in it) however often it parks and whichever thread resumes it; the
+/// span is entered at every resume and exited at every park, so it is never left
+/// entered on a thread the goroutine has left. Spans the goroutine enters itself and
+/// holds across a park follow it the same way. `go` carries the current span.
+///
+/// ```
+/// goru::run(|| {
+///     let span = tracing::info_span!("request", id = 7);
+///     let h = goru::go_with_span(span.clone(), move || {
+///         goru::time::sleep(std::time::Duration::from_millis(1));
+///         tracing::Span::current().id() == span.id()
+///     });
+///     assert!(h.join().unwrap());
+/// });
+/// ```
+#[cfg(feature = "tracing")]
+#[track_caller]
+pub fn go_with_span<F, T>(span: tracing::Span, f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn_joinable("go_with_span", Location::caller(), f, None, Some(span))
 }
 
 /// Start a pinned goroutine: as [`go`], but once it has started it is resumed only on
@@ -316,16 +344,17 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    spawn_joinable("go_pinned", Location::caller(), f, Some(true))
+    spawn_joinable("go_pinned", Location::caller(), f, Some(true), INHERIT_SPAN)
 }
 
-/// `go` and `go_pinned`: spawn `f` on the current runtime, pinned as `pinned` says or
-/// as the runtime's default.
+/// `go`, `go_pinned` and `go_with_span`: spawn `f` on the current runtime, pinned as
+/// `pinned` says or as the runtime's default, carrying `span`.
 fn spawn_joinable<F, T>(
     what: &str,
     site: &'static Location<'static>,
     f: F,
     pinned: Option<bool>,
+    span: SpawnSpan,
 ) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -337,7 +366,8 @@ where
         f: UnsafeCell::new(Some(f)),
         state: JoinState::new(site, OrphanPolicy::FailRuntime),
     });
-    let id = rt.spawn_with(site, cell.clone(), pinned.unwrap_or(rt.pin_goroutines));
+    let pinned = pinned.unwrap_or(rt.pin_goroutines);
+    let id = rt.spawn_traced(site, cell.clone(), pinned, span);
     crate::sched::driver::switch_point("go");
     JoinHandle {
         cell,

@@ -384,7 +384,10 @@ fn workers_waiting_on_sockets_sleep_in_the_poller_without_spinning() {
         );
         return;
     }
-    runtime(2).run(|| {
+    // Main holds its worker in a plain sleep on purpose: no blocking-call report, whose
+    // symbolizing would be the CPU this test measures.
+    let rt = goru::Runtime::builder().workers(2).blocking_report(None);
+    rt.build().unwrap().run(|| {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let acceptor = goru::go(move || {

@@ -85,6 +85,35 @@ fn traces_record_events_and_render() {
         "the SVG command reads back every span"
     );
 
+    // Labels: set, inherited at a spawn, and restored, each an event of its goroutine.
+    goru::trace::start();
+    let child = runtime(2).run(|| {
+        goru::runtime::with_labels(&[("request", "42")], || {
+            let child = goru::go(|| goru::runtime::current_id().unwrap());
+            child.join().unwrap()
+        })
+    });
+    let json = goru::trace::stop().to_json();
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    let labels: Vec<(u64, &str)> = doc["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cat"] == "labels")
+        .map(|e| {
+            let args = &e["args"];
+            (
+                args["goroutine"].as_u64().unwrap(),
+                args["labels"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [(1, "request=42"), (child, "request=42"), (1, "")],
+        "{json}"
+    );
+
     // Concurrency against parallelism: the same program on one worker and on two.
     for workers in [1, 2] {
         goru::trace::start();

@@ -261,6 +261,7 @@ where
         stack_size: cfg.stack_size,
         deadlock_detection: false,
         pin_goroutines: false, // one thread: every goroutine stays on it anyway
+        blocking_report: None, // a deterministic run has no monitor
         driver: Some(Driver::new(chooser)),
     })
     .unwrap_or_else(|err| panic!("goru::check: cannot create a runtime: {err}"));

@@ -17,9 +17,17 @@
 //! [`runtime::dump`](crate::runtime::dump) omits them; the deadlock report and the
 //! SIGQUIT dump, taken when the program is stuck anyway, include them.
 
+pub(crate) mod blocking_report;
 mod deadlock;
+mod export;
+mod frames;
+pub(crate) mod labels;
+pub(crate) mod metrics;
+mod profile;
 mod sigquit;
+pub(crate) mod span;
 mod svg;
+pub(crate) mod thread_backtrace;
 pub mod trace;
 
 use std::fmt::Write;
@@ -30,6 +38,7 @@ use crate::goroutine::{GoRef, PARKED, RUNNING};
 use crate::sched::Shared;
 
 pub(crate) use deadlock::Detector;
+pub(crate) use frames::goroutine_frames;
 pub(crate) use sigquit::{install_sigquit_handler, register_runtime};
 
 /// Goroutines whose backtraces one dump collects at most (each costs a symbolization).
@@ -46,6 +55,18 @@ impl Shared {
         if backtraces {
             collect_backtraces(&goroutines);
         }
+        // The recorded frames, symbolized together; a goroutine taking the dump does
+        // that in the blocking pool, since it reads the binary's debug info.
+        let taken: Vec<Option<std::backtrace::Backtrace>> = goroutines
+            .iter()
+            .map(|g| g.backtrace.lock().unwrap_or_else(|e| e.into_inner()).take())
+            .collect();
+        let mut traces = if taken.iter().any(Option::is_some) {
+            crate::blocking(move || park_point_frames(taken))
+        } else {
+            Vec::new()
+        }
+        .into_iter();
         let now = self.now_nanos().max(self.coarse_nanos());
         let mut out = String::new();
         for g in &goroutines {
@@ -62,7 +83,21 @@ impl Shared {
                 "goroutine {} [{state}]:\n    spawned at {}",
                 g.id, g.spawn_site
             );
-            if let Some(trace) = g.backtrace.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            if let Some(labels) = g.labels() {
+                let _ = writeln!(out, "    labels: {}", labels::format(&labels));
+            }
+            if let Some((bottom, top)) = g.stack_range.get() {
+                // Its high-water mark, as committed pages (a reused stack keeps what
+                // earlier goroutines touched until the pool releases it).
+                let committed = crate::stack::resident_pages(bottom, top - bottom);
+                let _ = writeln!(
+                    out,
+                    "    stack {} KiB committed of {} KiB",
+                    committed * crate::stack::page_size() / 1024,
+                    (top - bottom) / 1024
+                );
+            }
+            if let Some(trace) = traces.next() {
                 out.push_str(&trace);
             }
             out.push('\n');
@@ -118,62 +153,29 @@ fn collect_backtraces(goroutines: &[GoRef]) {
                 .is_none()
     };
     while Instant::now() < deadline && asked.iter().any(pending) {
-        std::thread::sleep(Duration::from_millis(1));
+        // A goroutine taking the dump (the debug page's) parks here rather than hold
+        // its worker, where the goroutines it woke may be queued.
+        crate::time::sleep(Duration::from_millis(1));
     }
 }
 
-/// The calling goroutine's backtrace, from the caller of the goru primitive it is
-/// parked in down to its closure, formatted for the dump.
-pub(crate) fn own_backtrace() -> String {
-    let bt = std::backtrace::Backtrace::force_capture();
-    goroutine_frames(&bt, |symbol| {
-        symbol.starts_with("goru::park::park") || symbol.contains("Goroutine::park")
-    })
+/// The calling goroutine's backtrace, taken at its park point for a dump. Not yet
+/// symbolized: std does that when it is first formatted, which the dump does
+/// ([`park_point_frames`]), so the goroutine holds its worker only for the unwinding.
+pub(crate) fn own_backtrace() -> std::backtrace::Backtrace {
+    std::backtrace::Backtrace::force_capture()
 }
 
-/// A goroutine's frames of `bt`, formatted for a report: those after the first run of
-/// frames that `machinery` recognises (the panic or park internals), up to where the
-/// goroutine's own body starts (the spawn wrapper and the coroutine entry).
-pub(crate) fn goroutine_frames(
-    bt: &std::backtrace::Backtrace,
-    machinery: impl Fn(&str) -> bool,
-) -> String {
-    let text = bt.to_string();
-    // std prints "  N: symbol" lines, each followed by "             at file:line".
-    let mut frames: Vec<(String, Vec<String>)> = Vec::new();
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        match trimmed.split_once(": ") {
-            Some((n, symbol)) if n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty() => {
-                frames.push((symbol.to_string(), Vec::new()));
-            }
-            _ => {
-                if let Some(frame) = frames.last_mut() {
-                    frame.1.push(trimmed.to_string());
-                }
-            }
-        }
-    }
-    // Skip to the first run of machinery frames, then past it.
-    let mut first = frames.iter().position(|(s, _)| machinery(s)).unwrap_or(0);
-    while first < frames.len() && machinery(&frames[first].0) {
-        first += 1;
-    }
-    let mut out = String::new();
-    for (symbol, locations) in &frames[first..] {
-        if symbol.starts_with("goru::spawn::")
-            || symbol.starts_with("goru::runtime::")
-            || symbol.starts_with("<core::panic::unwind_safe")
-            || symbol.starts_with("corosensei::")
-            || symbol.starts_with("std::panic")
-            || symbol.contains("__rust_try")
-        {
-            break;
-        }
-        let _ = writeln!(out, "    {symbol}");
-        for loc in locations {
-            let _ = writeln!(out, "        {loc}");
-        }
-    }
-    out
+/// Backtraces taken by [`own_backtrace`], formatted for the dump: from the caller of
+/// the goru primitive each goroutine is parked in down to its closure.
+fn park_point_frames(traces: Vec<Option<std::backtrace::Backtrace>>) -> Vec<String> {
+    traces
+        .iter()
+        .map(|bt| match bt {
+            Some(bt) => goroutine_frames(bt, |symbol| {
+                symbol.starts_with("goru::park::park") || symbol.contains("Goroutine::park")
+            }),
+            None => String::new(),
+        })
+        .collect()
 }

@@ -58,10 +58,21 @@ pub enum RunEnd {
 
 #[derive(Clone, Debug)]
 enum Kind {
-    Create { site: &'static Location<'static> },
-    Run { end_ns: u64, end: RunEnd },
+    Create {
+        site: &'static Location<'static>,
+    },
+    Run {
+        end_ns: u64,
+        end: RunEnd,
+    },
     Unpark,
-    Steal { victim: usize },
+    Steal {
+        victim: usize,
+    },
+    /// Its labels changed (`runtime::with_labels`), to these (`key=value ...`).
+    Labels {
+        labels: Arc<str>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -144,6 +155,17 @@ pub(crate) fn record_run(runtime: u64, lane: usize, goroutine: u64, start_ns: u6
         Kind::Run { end_ns, end },
         Some(start_ns),
     );
+}
+
+/// `g`'s labels are now what it carries (set by `with_labels`, or inherited at spawn).
+pub(crate) fn record_labels(runtime: u64, lane: usize, g: &crate::goroutine::Goroutine) {
+    let labels = g
+        .labels()
+        .map_or_else(String::new, |l| super::labels::format(&l));
+    let kind = Kind::Labels {
+        labels: labels.into(),
+    };
+    record(runtime, lane, g.id, kind, None);
 }
 
 pub(crate) fn record_unpark(runtime: u64, lane: usize, goroutine: u64) {
@@ -275,6 +297,13 @@ impl Trace {
                     e.runtime,
                     e.goroutine,
                     json_escape(&site.to_string())
+                ),
+                Kind::Labels { labels } => format!(
+                    "{{\"name\":\"labels goroutine {}\",\"cat\":\"labels\",\"ph\":\"i\",\"s\":\"t\",\"ts\":{ts:.3},\"pid\":{},\"tid\":{tid},\"args\":{{\"goroutine\":{},\"labels\":\"{}\"}}}}",
+                    e.goroutine,
+                    e.runtime,
+                    e.goroutine,
+                    json_escape(labels)
                 ),
                 Kind::Unpark => format!(
                     "{{\"name\":\"unpark goroutine {}\",\"cat\":\"unpark\",\"ph\":\"i\",\"s\":\"t\",\"ts\":{ts:.3},\"pid\":{},\"tid\":{tid},\"args\":{{\"goroutine\":{}}}}}",

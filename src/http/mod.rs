@@ -39,6 +39,7 @@
 
 mod body;
 mod client;
+mod debug;
 mod driver;
 mod rt;
 mod server;
@@ -47,6 +48,7 @@ mod service;
 mod tls;
 
 pub use body::Body;
+pub use debug::debug_handler;
 pub use http::{header, Method, Request, Response, StatusCode, Uri, Version};
 pub use server::Server;
 pub use service::ServiceResponse;

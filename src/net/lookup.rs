@@ -111,9 +111,20 @@ mod gauge {
 mod tests {
     use super::*;
     use std::sync::atomic::Ordering;
+    use std::sync::{Mutex, MutexGuard};
+
+    /// The lookup slots are process-wide, so the tests that fill them, or that need one
+    /// free, take turns; otherwise one test's burst makes another's lookup wait for a slot.
+    fn slots_to_myself() -> MutexGuard<'static, ()> {
+        static SLOTS: Mutex<()> = Mutex::new(());
+        SLOTS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 
     #[test]
     fn a_burst_of_lookups_runs_at_most_the_cap_at_once() {
+        let _slots = slots_to_myself();
         crate::run(|| {
             // 500 slow lookups at once: without the cap the blocking pool would run
             // them all side by side.
@@ -134,6 +145,7 @@ mod tests {
 
     #[test]
     fn waiting_for_a_slot_another_runtime_holds_is_no_deadlock() {
+        let _slots = slots_to_myself();
         // Runtime A keeps every slot busy for a while (640 x 20 ms over 64 slots).
         let busy = std::thread::spawn(|| {
             crate::run(|| {
@@ -154,6 +166,7 @@ mod tests {
 
     #[test]
     fn a_lookup_waits_in_the_blocking_pool_as_the_dump_shows() {
+        let _slots = slots_to_myself();
         crate::run(|| {
             let lookup = crate::go(|| lookup_host("very.slow.test:9"));
             crate::time::sleep(std::time::Duration::from_millis(50)); // inside its 500 ms

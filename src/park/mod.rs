@@ -75,8 +75,11 @@ pub enum WaitReason {
 }
 
 impl WaitReason {
+    /// How many reasons there are (`None` included).
+    pub(crate) const COUNT: usize = 18;
+
     pub(crate) fn from_u8(v: u8) -> WaitReason {
-        const ALL: [WaitReason; 18] = [
+        const ALL: [WaitReason; WaitReason::COUNT] = [
             WaitReason::None,
             WaitReason::Join,
             WaitReason::Scope,

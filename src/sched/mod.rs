@@ -51,6 +51,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle as ThreadHandle;
 use std::time::{Duration, Instant};
 
+use crate::diag::span::{SpawnSpan, INHERIT_SPAN};
 use crate::diag::trace;
 use crate::goroutine::GoRef;
 use crate::park::ThreadParker;
@@ -79,6 +80,8 @@ pub(crate) struct Config {
     pub(crate) deadlock_detection: bool,
     /// Pin every goroutine to the thread it first runs on (`Builder::pin_goroutines`).
     pub(crate) pin_goroutines: bool,
+    /// Report goroutines holding a worker this long (`Builder::blocking_report`).
+    pub(crate) blocking_report: Option<std::time::Duration>,
     /// Run deterministically on the caller's thread (`goru::check`), not on workers.
     pub(crate) driver: Option<driver::Driver>,
 }
@@ -93,6 +96,8 @@ pub(crate) struct Shared {
     pub(crate) deadlock_detection: bool,
     /// Whether `go` pins what it spawns (`Builder::pin_goroutines`).
     pub(crate) pin_goroutines: bool,
+    /// The monitor's blocking-call report threshold (`diag::blocking_report`).
+    pub(crate) blocking_report: Option<std::time::Duration>,
     /// Set for a deterministic runtime: it owns the runnable list and the clock.
     pub(crate) driver: Option<driver::Driver>,
     /// `workers` regular slots followed by `MAX_SPARES` spare slots.
@@ -127,6 +132,8 @@ pub(crate) struct Shared {
     failure: Mutex<Option<String>>,
     /// Every live goroutine, for the dump.
     registry: Registry,
+    /// Threads writing blocking-call reports (`diag::blocking_report`).
+    pub(crate) report_writers: Mutex<Vec<ThreadHandle<()>>>,
 }
 
 impl Shared {
@@ -138,6 +145,7 @@ impl Shared {
             workers,
             deadlock_detection: config.deadlock_detection,
             pin_goroutines: config.pin_goroutines,
+            blocking_report: config.blocking_report,
             driver: config.driver,
             slots: (0..workers + MAX_SPARES)
                 .map(|i| WorkerSlot::new(i, i < workers))
@@ -163,6 +171,7 @@ impl Shared {
             run_parker: Arc::new(ThreadParker::default()),
             failure: Mutex::new(None),
             registry: Registry::new(workers + MAX_SPARES + 1),
+            report_writers: Mutex::new(Vec::new()),
         }))
     }
 
@@ -211,6 +220,7 @@ impl Shared {
         }
         self.poller.wake();
         self.monitor_parker.unpark();
+        crate::diag::blocking_report::finish_reports(self);
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
         // Idle workers exit at once. A worker inside a goroutine that never switches out
         // cannot be stopped: after a grace period we leave it behind (it exits when that
@@ -265,6 +275,17 @@ impl Shared {
     /// retires or stops, so that they are freed).
     pub(crate) fn flush_finished(&self, unregister: &mut Unregister) {
         unregister.flush(&self.registry);
+    }
+
+    /// Call `f` on every live goroutine, in no order (`Registry::for_each`).
+    pub(crate) fn for_each_goroutine(&self, f: impl FnMut(&crate::goroutine::Goroutine)) {
+        self.registry.for_each(f);
+    }
+
+    /// Goroutines spawned since the runtime started.
+    pub(crate) fn spawned_total(&self) -> u64 {
+        let external = self.external_spawns.load(Ordering::Acquire) as u64;
+        external + self.slots.iter().map(|s| s.spawned()).sum::<u64>()
     }
 
     /// A snapshot of every live goroutine, ordered by id.
@@ -340,15 +361,38 @@ impl Shared {
         body: Arc<dyn crate::goroutine::Task>,
         pinned: bool,
     ) -> u64 {
+        self.spawn_traced(site, body, pinned, INHERIT_SPAN)
+    }
+
+    /// [`spawn_with`](Self::spawn_with), saying which `tracing` span the goroutine
+    /// carries (feature `tracing`; by default the spawner's current one).
+    pub(crate) fn spawn_traced(
+        &self,
+        site: &'static Location<'static>,
+        body: Arc<dyn crate::goroutine::Task>,
+        pinned: bool,
+        span: SpawnSpan,
+    ) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let g = GoRef::new(id, site, self, body, pinned);
+        let g = GoRef::new(id, site, self, body, pinned, span);
+        // Labels pass to the goroutines spawned under them, as in Go.
+        let labels = crate::diag::labels::inherited();
+        let labelled = labels.is_some();
+        if labelled {
+            g.set_labels(labels);
+        }
         let slot = self.local_slot();
         // The spawner's own shard; plain threads share the last one.
         self.registry
             .insert(&g, slot.map_or(self.slots.len(), |s| s.index));
         if trace::enabled() {
             trace::record_create(self.id, self.current_lane(), id, site);
+            if labelled {
+                trace::record_labels(self.id, self.current_lane(), &g);
+            }
         }
+        #[cfg(feature = "metrics")]
+        self.sample_ready(&g, slot);
         match slot {
             Some(slot) => slot.count_spawn(),
             None => {
@@ -375,6 +419,8 @@ impl Shared {
             return;
         }
         let local = self.local_slot();
+        #[cfg(feature = "metrics")]
+        self.sample_ready(&g, local);
         if let Some(home) = g.home() {
             // Bound to its home thread: anywhere else, it goes to the home's inbox. At
             // home it may take `runnext`, which no other worker steals.
@@ -410,7 +456,7 @@ impl Shared {
     }
 
     /// The worker slot of the calling thread, if it is one of this runtime's workers.
-    fn local_slot(&self) -> Option<&WorkerSlot> {
+    pub(crate) fn local_slot(&self) -> Option<&WorkerSlot> {
         let (shared, slot) = context::current_worker();
         if std::ptr::eq(shared, self) {
             // SAFETY: a worker thread's slot pointer points into `self.slots`, which
@@ -602,6 +648,7 @@ pub(crate) fn test_goroutine(id: u64) -> GoRef {
             stack_size: 64 * 1024,
             deadlock_detection: false,
             pin_goroutines: false,
+            blocking_report: None,
             driver: None,
         })
         .unwrap()
@@ -612,6 +659,7 @@ pub(crate) fn test_goroutine(id: u64) -> GoRef {
         rt,
         crate::goroutine::BoxTask::boxed(Box::new(|| {})),
         false,
+        INHERIT_SPAN,
     )
 }
 

@@ -21,6 +21,9 @@
 //!   Only a goroutine that reaches no preemption point for another slice is treated
 //!   as stuck.
 //!
+//! A goroutine in the same resume for longer than `Builder::blocking_report` is named,
+//! once, in the blocking-call report (`diag::blocking_report`).
+//!
 //! When no worker has run anything for two ticks, the monitor parks until a worker
 //! wakes up, so an idle runtime uses no CPU (a pending timer is kept by the sleeping
 //! timer-keeper worker, whose waking wakes the monitor too).
@@ -30,6 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Shared, TIME_SLICE};
+use crate::diag::blocking_report::BlockingReport;
 
 const TICK: Duration = Duration::from_millis(2);
 
@@ -60,6 +64,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
     let mut quiet_ticks = 0;
     let mut last_stack_release = now;
     let mut deadlocks = crate::diag::Detector::default();
+    let mut blocking = BlockingReport::new(shared.blocking_report);
     let mut last_global_pops = shared.global_pops();
     while !shared.is_shutdown() {
         shared.monitor_parker.park_timeout(next_wait(&shared));
@@ -85,17 +90,21 @@ pub(crate) fn run(shared: Arc<Shared>) {
             }
             let resumes = slot.resumes.load(Ordering::Relaxed);
             let slices = slot.slices.load(Ordering::Relaxed);
-            let running = slot.running.load(Ordering::Relaxed);
+            let goroutine = slot.running.load(Ordering::Relaxed);
+            let running = goroutine != 0;
             any_running |= running;
             if !running || resumes != seen.resumes {
                 seen.resumes = resumes;
                 seen.resume_since = now;
-            } else if now - seen.resume_since >= 2 * TIME_SLICE
-                && !slot.stuck.load(Ordering::Acquire)
-            {
-                // Asked to yield a slice ago (below) and still in the same resume: the
-                // goroutine reaches no preemption point (a hog or a blocking call).
-                mark_stuck(&shared, slot.index);
+            } else {
+                let held = now - seen.resume_since;
+                if held >= 2 * TIME_SLICE && !slot.stuck.load(Ordering::Acquire) {
+                    // Asked to yield a slice ago (below) and still in the same resume:
+                    // the goroutine reaches no preemption point (a hog or a blocking
+                    // call).
+                    mark_stuck(&shared, slot.index);
+                }
+                blocking.check(&shared, slot, goroutine, resumes, held);
             }
             if !running || slices != seen.slices {
                 seen.slices = slices;
@@ -120,6 +129,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
         if now - last_stack_release >= STACK_RELEASE_INTERVAL {
             shared.stacks.release_idle(false);
             last_stack_release = now;
+            #[cfg(feature = "metrics")]
+            shared.metrics().publish();
         }
         // Pending timers are no reason to stay up: a sleeping worker keeps them (the
         // timer keeper) and wakes us when it gets up.

@@ -324,6 +324,11 @@ impl Poller {
         self.waiting.load(Ordering::SeqCst) > 0
     }
 
+    /// Goroutines parked on a socket or fd now (for metrics).
+    pub(crate) fn waiters(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
     /// The worker blocked in the poller, if any.
     pub(crate) fn owner(&self) -> usize {
         self.owner.load(Ordering::SeqCst)

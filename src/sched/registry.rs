@@ -124,6 +124,25 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Call `f` on every registered goroutine that has not finished, shard by shard,
+    /// under each shard's lock (so `f` must be quick and take no registry lock). No
+    /// reference is counted: the cheap walk for counts (`diag::metrics`).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Goroutine)) {
+        for shard in 0..self.shards.len() {
+            let slab = self.lock(shard);
+            for &p in slab.entries.iter().filter(|p| !p.is_null()) {
+                // SAFETY: registered pointers are live while we hold the lock (module
+                // docs), and `f` sees the goroutine only during the call.
+                let g = unsafe { &*p };
+                if g.state() != DONE {
+                    f(g);
+                }
+            }
+        }
+    }
+}
+
 /// A worker's finished goroutines waiting to leave the registry (module docs).
 #[derive(Default)]
 pub(crate) struct Unregister {

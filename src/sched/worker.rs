@@ -21,6 +21,8 @@ use super::context;
 use super::queue::RunQueue;
 use super::{Shared, Unregister, GLOBAL_POLL_INTERVAL};
 
+use crate::diag::metrics::WorkerStats;
+use crate::diag::thread_backtrace::ThreadHandle;
 use crate::diag::trace::{self, RunEnd};
 use crate::goroutine::{Body, GoRef, Goroutine, Switch};
 use crate::park::ThreadParker;
@@ -48,8 +50,9 @@ pub(crate) struct WorkerSlot {
     inbox: Mutex<VecDeque<GoRef>>,
     inbox_len: AtomicUsize,
     pub(crate) parker: ThreadParker,
-    /// Inside `resume`: running a goroutine.
-    pub(crate) running: AtomicBool,
+    /// The id of the goroutine it is resuming now, 0 when none (ids start at 1): the
+    /// monitor's "still running?" test and the name in its blocking-call report.
+    pub(crate) running: AtomicU64,
     /// Goroutines spawned and finished on this worker (written by its thread only).
     spawned: AtomicU64,
     finished: AtomicU64,
@@ -66,6 +69,10 @@ pub(crate) struct WorkerSlot {
     /// Regular workers are always active; spares only while activated.
     active: AtomicBool,
     pub(crate) thread_started: AtomicBool,
+    /// What `runtime::metrics` reports of this worker (`diag::metrics`).
+    pub(crate) stats: WorkerStats,
+    /// Its thread, while it runs, for the blocking-call report's backtrace.
+    pub(crate) thread: ThreadHandle,
 }
 
 impl WorkerSlot {
@@ -77,7 +84,7 @@ impl WorkerSlot {
             inbox: Mutex::new(VecDeque::new()),
             inbox_len: AtomicUsize::new(0),
             parker: ThreadParker::default(),
-            running: AtomicBool::new(false),
+            running: AtomicU64::new(0),
             spawned: AtomicU64::new(0),
             finished: AtomicU64::new(0),
             resumes: AtomicU64::new(0),
@@ -86,6 +93,8 @@ impl WorkerSlot {
             stuck: AtomicBool::new(false),
             active: AtomicBool::new(active),
             thread_started: AtomicBool::new(active),
+            stats: WorkerStats::default(),
+            thread: ThreadHandle::default(),
         }
     }
 
@@ -154,6 +163,12 @@ impl WorkerSlot {
         let g = inbox.pop_front();
         self.inbox_len.store(inbox.len(), Ordering::Release);
         g
+    }
+
+    /// Goroutines waiting to run here now: queue, inbox and `runnext` (for metrics).
+    pub(crate) fn queued(&self) -> usize {
+        let next = !self.runnext.load(Ordering::Relaxed).is_null();
+        self.queue.len() + self.inbox_len.load(Ordering::Relaxed) + usize::from(next)
     }
 
     /// Whether goroutines wait in the inbox.
@@ -314,6 +329,16 @@ impl Drop for DriverWorker<'_> {
 
 pub(crate) fn run(shared: Arc<Shared>, index: usize) {
     let _alt_stack = AltStack::ensure();
+    /// The thread stops answering for backtraces before it exits, however it exits.
+    struct Gone<'a>(&'a ThreadHandle);
+    impl Drop for Gone<'_> {
+        fn drop(&mut self) {
+            self.0.clear();
+        }
+    }
+    shared.slots[index].thread.set_current();
+    let _gone = Gone(&shared.slots[index].thread);
+    shared.slots[index].stats.thread_started(shared.now_nanos());
     context::set_current_worker(Arc::as_ptr(&shared), &shared.slots[index]);
     crate::park::sight::set_thread_runtime(shared.id);
     // The worker borrows `shared` from this frame instead of cloning the Arc in its
@@ -447,6 +472,7 @@ impl<'a> Worker<'a> {
                     continue;
                 }
                 if let Some(g) = victim.queue.steal_into(&self.slot.queue) {
+                    self.slot.stats.count_steal();
                     if trace::enabled() {
                         trace::record_steal(shared.id, self.index, g.id, victim.index);
                     }
@@ -552,7 +578,9 @@ impl<'a> Worker<'a> {
             slot.slices
                 .store(slot.slices.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         }
-        slot.running.store(true, Ordering::Relaxed);
+        slot.running.store(g.id, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        slot.stats.record_latency(g, shared);
         context::set_current_goroutine(g.as_ptr());
         let span_start = trace::span_start();
         let result = self.resume(g);
@@ -565,7 +593,7 @@ impl<'a> Worker<'a> {
             };
             trace::record_run(shared.id, self.index, g.id, span_start, end);
         }
-        slot.running.store(false, Ordering::Relaxed);
+        slot.running.store(0, Ordering::Relaxed);
         result
     }
 
@@ -582,7 +610,7 @@ impl<'a> Worker<'a> {
             };
             g.start_on(self.index);
             let stack = self.take_stack();
-            g.stack_info.set((stack.guard_range(), stack.size()));
+            g.stack_range.set(&stack);
             let gptr = g.as_ptr() as usize;
             *body = Body::Running(Coroutine::with_stack(
                 stack,
@@ -591,7 +619,7 @@ impl<'a> Worker<'a> {
                     // a reference for the whole resume.
                     let g = unsafe { &*(gptr as *const Goroutine) };
                     g.set_yielder(y);
-                    f.run();
+                    g.run_body(|| f.run());
                 },
             ));
         }
@@ -662,6 +690,7 @@ impl<'a> Worker<'a> {
         let timeout = keeper.map(|deadline| {
             Duration::from_nanos(deadline.saturating_sub(shared.now_nanos()) + TIMER_SLACK_NANOS)
         });
+        slot.stats.fall_asleep(shared.now_nanos());
         let poller = &shared.poller;
         if poller.has_waiters() && poller.try_own(self.index) {
             // Dekker pair with Shared::wake_worker: ownership is claimed (SeqCst)
@@ -681,6 +710,7 @@ impl<'a> Worker<'a> {
                 None => slot.parker.park(),
             }
         }
+        slot.stats.wake_up(shared.now_nanos());
         if keeper.is_some() {
             shared.release_timer_keeper(self.index);
         }

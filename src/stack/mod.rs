@@ -120,6 +120,9 @@ unsafe impl corosensei::stack::Stack for Stack {
 pub(crate) struct StackPool {
     size: usize,
     free: Mutex<FreeStacks>,
+    /// Every slab mapped for this pool, `(base, len)` (never unmapped), for
+    /// [`committed_bytes`](Self::committed_bytes).
+    slabs: Mutex<Vec<(usize, usize)>>,
 }
 
 #[derive(Default)]
@@ -147,6 +150,7 @@ impl StackPool {
         let pool = Arc::new(StackPool {
             size,
             free: Mutex::new(FreeStacks::default()),
+            slabs: Mutex::new(Vec::new()),
         });
         pools.push(pool.clone());
         pool
@@ -202,6 +206,16 @@ impl StackPool {
         free.cold.append(&mut dirty);
     }
 
+    /// Bytes of this pool's stacks that are committed now (resident), in use or
+    /// pooled: what the kernel says of every slab (`mincore`), not an estimate.
+    pub(crate) fn committed_bytes(&self) -> usize {
+        let slabs = self.slabs.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        slabs
+            .iter()
+            .map(|&(base, len)| resident_pages(base, len) * page_size())
+            .sum()
+    }
+
     fn map_slab(&self, out: &mut Vec<Stack>) -> io::Result<()> {
         let page = page_size();
         let stride = self.size + page;
@@ -222,6 +236,10 @@ impl StackPool {
             return Err(map_error("mmap", io::Error::last_os_error()));
         }
         let base = base as usize;
+        self.slabs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((base, len));
         for i in 0..SLAB_STACKS {
             let guard = base + i * stride;
             install_guard(guard, page)?;
@@ -232,6 +250,34 @@ impl StackPool {
         }
         Ok(())
     }
+}
+
+/// Resident pages of the mapped range `[base, base + len)` (`base` page aligned), read
+/// with `mincore` a bounded chunk at a time; 0 if the kernel refuses.
+pub(crate) fn resident_pages(base: usize, len: usize) -> usize {
+    const CHUNK_PAGES: usize = 4096;
+    let page = page_size();
+    let mut flags = vec![0u8; CHUNK_PAGES];
+    let (mut addr, end, mut resident) = (base, base + len, 0);
+    while addr < end {
+        let pages = ((end - addr).div_ceil(page)).min(CHUNK_PAGES);
+        // SAFETY: [addr, addr + pages * page) lies in a mapping that is never unmapped
+        // (slabs live for the process), addr is page aligned, and `flags` has room for
+        // one byte per page. mincore only reads the page tables.
+        let rc = unsafe {
+            libc::mincore(
+                addr as *mut libc::c_void,
+                pages * page,
+                flags.as_mut_ptr() as *mut libc::c_uchar,
+            )
+        };
+        if rc != 0 {
+            return resident;
+        }
+        resident += flags[..pages].iter().filter(|&&f| f & 1 != 0).count();
+        addr += pages * page;
+    }
+    resident
 }
 
 fn install_guard(addr: usize, page: usize) -> io::Result<()> {

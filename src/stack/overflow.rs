@@ -99,11 +99,15 @@ extern "C" fn handler(signum: libc::c_int, info: *mut libc::siginfo_t, context: 
     let addr = unsafe { (*info).si_addr() } as usize;
     let g = crate::sched::context::current_goroutine();
     // SAFETY: the goroutine this thread runs is alive while it runs (its worker holds a
-    // reference), and the fault interrupted this very thread; `stack_info` was written
+    // reference), and the fault interrupted this very thread; `stack_range` was written
     // before the goroutine was resumed and is not written while it runs.
-    let running = (!g.is_null()).then(|| unsafe { ((*g).id, (*g).stack_info.get()) });
-    let overflowed = running.filter(|&(_, ((lo, hi), _))| addr >= lo && addr < hi);
-    if let Some((id, (_, stack_size))) = overflowed {
+    let running = (!g.is_null())
+        .then(|| unsafe { ((*g).id, (*g).stack_range.get()) })
+        .and_then(|(id, range)| range.map(|r| (id, r)));
+    let page = super::page_size();
+    let overflowed = running.filter(|&(_, (bottom, _))| addr >= bottom - page && addr < bottom);
+    if let Some((id, (bottom, top))) = overflowed {
+        let stack_size = top - bottom;
         let mut buf = MessageBuf::new();
         buf.push(b"goroutine ");
         buf.push_number(id);
@@ -120,18 +124,10 @@ extern "C" fn handler(signum: libc::c_int, info: *mut libc::siginfo_t, context: 
     // SAFETY: PREVIOUS was initialised by install_handler before this handler existed.
     unsafe {
         let previous: &libc::sigaction = &*(&raw const PREVIOUS).cast::<libc::sigaction>();
-        let action = previous.sa_sigaction;
-        if action == libc::SIG_DFL || action == libc::SIG_IGN {
-            // Restore it and return: the faulting instruction runs again and the
-            // default action (a core dump) happens with the right signal and address.
+        if !crate::sigchain::call_previous(previous, signum, info, context) {
+            // Restore the default and return: the faulting instruction runs again and
+            // the default action (a core dump) happens with the right signal and address.
             libc::sigaction(libc::SIGSEGV, previous, std::ptr::null_mut());
-        } else if previous.sa_flags & libc::SA_SIGINFO != 0 {
-            let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-                std::mem::transmute(action);
-            f(signum, info, context);
-        } else {
-            let f: extern "C" fn(libc::c_int) = std::mem::transmute(action);
-            f(signum);
         }
     }
 }
