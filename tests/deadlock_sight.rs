@@ -176,3 +176,39 @@ fn a_waitgroup_made_inside_deadlocks_as_before() {
         wg.wait();
     });
 }
+
+#[test]
+fn a_deadlock_is_reported_while_a_plain_thread_keeps_turning_primitives_foreign() {
+    // Each primitive a plain thread turns foreign makes the parked goroutine's note
+    // stale, and the detector wakes it to park again. The monitor must not then fall
+    // asleep beside the deadlock (it once did, when the goroutine parked again before
+    // the monitor announced its sleep). The turns are spaced wider than a
+    // confirmation takes, so each window can end in the report.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let mut turned = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let lock = Mutex::new(()); // const-made: unclaimed until first used
+                drop(lock.lock()); // used first by a plain thread: turns foreign
+                turned += 1;
+                thread::sleep(Duration::from_millis(150));
+            }
+            turned
+        })
+    };
+    for round in 0..20 {
+        let report = expect_deadlock(|| {
+            let wg = WaitGroup::new();
+            wg.add(1);
+            wg.wait();
+        });
+        assert!(
+            report.contains("[sync.WaitGroup.Wait"),
+            "round {round}: {report}"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(churn.join().unwrap() > 0);
+}

@@ -15,8 +15,11 @@
 //! single total order of `SeqCst` operations, either the producer reads the counters
 //! after the worker's registration, and wakes a sleeper, or the worker's re-check comes
 //! after the push and sees the goroutine. Either way the goroutine is not stranded.
+//!
+//! `wake_ups` counts departures from the sleepers, so that the monitor can tell
+//! whether any worker woke since it judged the runtime (`monitor::run`).
 
-use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::Shared;
@@ -25,6 +28,8 @@ pub(crate) struct Idle {
     sleepers: Mutex<Vec<usize>>,
     num_sleeping: AtomicUsize,
     searching: AtomicUsize,
+    /// Workers that have left the sleepers so far (module docs).
+    wake_ups: AtomicU64,
 }
 
 impl Idle {
@@ -33,6 +38,7 @@ impl Idle {
             sleepers: Mutex::new(Vec::new()),
             num_sleeping: AtomicUsize::new(0),
             searching: AtomicUsize::new(0),
+            wake_ups: AtomicU64::new(0),
         }
     }
 
@@ -53,8 +59,7 @@ impl Idle {
         let Some(index) = sleepers.pop() else {
             return false;
         };
-        self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
-        self.searching.fetch_add(1, Ordering::SeqCst);
+        self.leave_sleepers();
         drop(sleepers);
         shared.wake_worker(index);
         true
@@ -96,9 +101,20 @@ impl Idle {
         let mut sleepers = self.sleepers.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(pos) = sleepers.iter().position(|&i| i == index) {
             sleepers.swap_remove(pos);
-            self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
-            self.searching.fetch_add(1, Ordering::SeqCst);
+            self.leave_sleepers();
         }
+    }
+
+    /// One worker leaves the sleepers, as a searcher (the caller holds `sleepers`).
+    fn leave_sleepers(&self) {
+        self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+        self.wake_ups.fetch_add(1, Ordering::SeqCst);
+        self.searching.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Departures from the sleepers so far.
+    pub(crate) fn wake_ups(&self) -> u64 {
+        self.wake_ups.load(Ordering::SeqCst)
     }
 
     pub(crate) fn sleeping(&self) -> usize {

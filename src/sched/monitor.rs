@@ -71,6 +71,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
         if shared.is_shutdown() {
             return;
         }
+        // Taken before anything this tick judges, for `sleep_until_workers_run`.
+        let wake_ups = shared.idle.wake_ups();
         // Workers fire timers as they schedule; we step in only for timers overdue by
         // a whole tick, which means every worker is busy with long-running goroutines.
         let clock = shared.now_nanos();
@@ -139,7 +141,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
                 continue; // confirming a deadlock: keep watching
             }
             shared.stacks.release_idle(true); // a quiet runtime needs no spare stacks
-            sleep_until_workers_run(&shared);
+            sleep_until_workers_run(&shared, wake_ups);
             quiet_ticks = 0;
         }
     }
@@ -152,13 +154,23 @@ fn next_wait(shared: &Shared) -> Duration {
     }
 }
 
-/// Park while every worker sleeps. Dekker pair with the end of `Worker::sleep`: we
-/// announce ourselves before counting the sleepers, a waking worker leaves the sleepers
-/// before looking for us (all SeqCst), so one of the two always sees the other.
-fn sleep_until_workers_run(shared: &Shared) {
+/// Park while every worker sleeps, and has slept since `wake_ups` was read at the
+/// start of the tick that judged the runtime quiet.
+///
+/// Dekker pair with the end of `Worker::sleep`: we announce ourselves before looking
+/// at the sleepers, a waking worker leaves the sleepers before looking for us (all
+/// SeqCst), so one of the two always sees the other. Counting the sleepers alone is not
+/// enough: a worker may wake, run and sleep again between our judgement and our
+/// announcement. (The deadlock detector wakes goroutines whose notes went stale, and
+/// those can park again that fast; then we would sleep beside a deadlock forever.)
+/// The wake-up count catches that worker: either we see its departure, or it sees us.
+fn sleep_until_workers_run(shared: &Shared, wake_ups: u64) {
     shared.monitor_sleeping.store(true, Ordering::SeqCst);
     let active = shared.workers + shared.active_spares.load(Ordering::SeqCst);
-    if shared.idle.sleeping() >= active && !shared.is_shutdown() {
+    if shared.idle.sleeping() >= active
+        && shared.idle.wake_ups() == wake_ups
+        && !shared.is_shutdown()
+    {
         shared.monitor_parker.park();
     }
     shared.monitor_sleeping.store(false, Ordering::SeqCst);
