@@ -145,6 +145,38 @@ fn unpinned_goroutines_do_migrate_under_the_same_load() {
     );
 }
 
+/// A pinned goroutine that yields waits behind what its worker has queued, as an
+/// unpinned one does: it once took every other turn of its worker, so a loop that
+/// spawns a burst and yields ran ahead of its own goroutines without bound (the
+/// pressure goroutine above grew to millions of them, and gigabytes, on 2 cores).
+#[test]
+fn a_yielding_pinned_goroutine_waits_behind_the_queue() {
+    for workers in [1, 2] {
+        let most_waiting = runtime(workers, true).run(|| {
+            let waiting = Arc::new(AtomicUsize::new(0));
+            let mut most = 0;
+            for _ in 0..300 {
+                for _ in 0..64 {
+                    waiting.fetch_add(1, Ordering::Relaxed);
+                    let waiting = waiting.clone();
+                    goru::go(move || {
+                        waiting.fetch_sub(1, Ordering::Relaxed);
+                    });
+                }
+                goru::yield_now();
+                most = most.max(waiting.load(Ordering::Relaxed));
+            }
+            most
+        });
+        // Behind the queue, a yield finds at most the last burst still waiting (and
+        // whatever a busy host delayed); taking turns with it, ~32 more per round.
+        assert!(
+            most_waiting <= 64 * 4,
+            "{most_waiting} goroutines still waited after a yield ({workers} workers)"
+        );
+    }
+}
+
 /// A `!Send` value from a thread-local, held across parks, as a pinned goroutine may.
 #[test]
 fn a_thread_local_rc_stays_valid_across_parks() {

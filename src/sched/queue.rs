@@ -46,6 +46,17 @@ impl RunQueue {
         self.len() == 0
     }
 
+    /// Owner only: a mark after everything queued so far, for [`RunQueue::passed`].
+    pub(crate) fn mark(&self) -> u32 {
+        self.tail.load(Ordering::Relaxed)
+    }
+
+    /// Whether everything queued before `mark` was taken (run, stolen or moved to the
+    /// global queue): `head` has reached it. Marks within `u32::MAX / 2` of each other.
+    pub(crate) fn passed(&self, mark: u32) -> bool {
+        self.head.load(Ordering::Acquire).wrapping_sub(mark) as i32 >= 0
+    }
+
     /// Owner only. Hands the goroutine back if the ring is full.
     pub(crate) fn push(&self, g: GoRef) -> Result<(), GoRef> {
         let head = self.head.load(Ordering::Acquire);

@@ -49,6 +49,15 @@ pub(crate) struct WorkerSlot {
     /// a home; `execute` sends one home should it get there anyway.
     inbox: Mutex<VecDeque<GoRef>>,
     inbox_len: AtomicUsize,
+    /// Goroutines bound here that this worker requeued itself (a yield, the end of a
+    /// time slice, a wake-up from a goroutine running here), each with the local
+    /// queue's mark at that moment. Each runs once what was queued before it has left
+    /// the queue, as if it had waited in the queue itself (where it cannot go, since
+    /// thieves take from there). In the inbox it would run at the inbox's next turn,
+    /// and a goroutine that yields after spawning would take half its worker.
+    /// Pushed and popped by the owner only; the lock is for shutdown.
+    requeued: Mutex<VecDeque<(GoRef, u32)>>,
+    requeued_len: AtomicUsize,
     pub(crate) parker: ThreadParker,
     /// The id of the goroutine it is resuming now, 0 when none (ids start at 1): the
     /// monitor's "still running?" test and the name in its blocking-call report.
@@ -83,6 +92,8 @@ impl WorkerSlot {
             runnext: AtomicPtr::new(std::ptr::null_mut()),
             inbox: Mutex::new(VecDeque::new()),
             inbox_len: AtomicUsize::new(0),
+            requeued: Mutex::new(VecDeque::new()),
+            requeued_len: AtomicUsize::new(0),
             parker: ThreadParker::default(),
             running: AtomicU64::new(0),
             spawned: AtomicU64::new(0),
@@ -142,8 +153,38 @@ impl WorkerSlot {
     fn push_homed(&self, g: GoRef, shared: &Shared) {
         match g.home() {
             Some(home) if home != self.index => shared.send_home(home, g),
-            _ => self.push_inbox(g),
+            _ => self.push_requeued(g),
         }
+    }
+
+    /// Owner only: queue `g`, bound here, behind what the local queue holds now.
+    fn push_requeued(&self, g: GoRef) {
+        let mark = self.queue.mark();
+        let mut requeued = self.requeued.lock().unwrap_or_else(|e| e.into_inner());
+        requeued.push_back((g, mark));
+        self.requeued_len.store(requeued.len(), Ordering::Release);
+    }
+
+    /// Owner only: the oldest requeued goroutine, once the queue has passed its mark
+    /// (marks grow front to back, so only the front can be due).
+    #[inline]
+    fn pop_requeued(&self) -> Option<GoRef> {
+        if self.requeued_len.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        self.pop_requeued_due()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn pop_requeued_due(&self) -> Option<GoRef> {
+        let mut requeued = self.requeued.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.queue.passed(requeued.front()?.1) {
+            return None;
+        }
+        let (g, _) = requeued.pop_front()?;
+        self.requeued_len.store(requeued.len(), Ordering::Release);
+        Some(g)
     }
 
     /// Any thread: queue `g`, bound to this worker, in its inbox (the caller wakes the
@@ -165,22 +206,29 @@ impl WorkerSlot {
         g
     }
 
-    /// Goroutines waiting to run here now: queue, inbox and `runnext` (for metrics).
+    /// Goroutines waiting to run here now: queue, inbox, requeued and `runnext` (for
+    /// metrics).
     pub(crate) fn queued(&self) -> usize {
         let next = !self.runnext.load(Ordering::Relaxed).is_null();
-        self.queue.len() + self.inbox_len.load(Ordering::Relaxed) + usize::from(next)
+        self.queue.len()
+            + self.inbox_len.load(Ordering::Relaxed)
+            + self.requeued_len.load(Ordering::Relaxed)
+            + usize::from(next)
     }
 
-    /// Whether goroutines wait in the inbox.
+    /// Whether goroutines bound here wait to run (inbox or requeued).
     pub(crate) fn has_inbox(&self) -> bool {
-        self.inbox_len.load(Ordering::Acquire) > 0
+        self.inbox_len.load(Ordering::Acquire) > 0 || self.requeued_len.load(Ordering::Acquire) > 0
     }
 
-    /// Shutdown: leak what waits in the inbox, abandoned with the runtime.
+    /// Shutdown: leak what waits in the inbox or requeued, abandoned with the runtime.
     pub(crate) fn abandon_inbox(&self) {
         let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
         inbox.drain(..).for_each(std::mem::forget);
         self.inbox_len.store(0, Ordering::Release);
+        let mut requeued = self.requeued.lock().unwrap_or_else(|e| e.into_inner());
+        requeued.drain(..).for_each(|(g, _)| std::mem::forget(g));
+        self.requeued_len.store(0, Ordering::Release);
     }
 
     /// Owner only: make `g` the next to run. Returns true if a previous occupant was
@@ -419,8 +467,11 @@ impl<'a> Worker<'a> {
             return Some(g);
         }
         self.inherit_slice = false;
-        // The inbox and the local queue take turns, so that neither a goroutine that
-        // keeps yielding nor a stream of spawns starves the other.
+        if let Some(g) = slot.pop_requeued() {
+            return Some(g);
+        }
+        // The inbox and the local queue take turns, so that neither goroutines woken
+        // from elsewhere nor a stream of spawns starves the other.
         if self.round % 2 == 0 {
             if let Some(g) = slot.pop_inbox().or_else(|| slot.queue.pop()) {
                 return Some(g);
@@ -452,6 +503,7 @@ impl<'a> Worker<'a> {
         slot.take_next()
             .or_else(|| slot.queue.pop())
             .or_else(|| slot.pop_inbox())
+            .or_else(|| slot.pop_requeued())
     }
 
     fn steal(&mut self) -> Option<GoRef> {
@@ -755,7 +807,8 @@ impl<'a> Worker<'a> {
             if shared.is_shutdown() {
                 return false;
             }
-            match slot.pop_inbox() {
+            // (The queue was just handed off, so whatever was requeued is due.)
+            match slot.pop_inbox().or_else(|| slot.pop_requeued()) {
                 Some(g) => {
                     self.execute(g);
                     // What it readied, spawned or yielded landed in our queues, which
