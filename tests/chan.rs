@@ -885,3 +885,72 @@ fn after_func_runs_once_on_a_goroutine_and_stop_prevents_it() {
     ));
     rx.recv_timeout(Duration::from_secs(10)).unwrap();
 }
+
+#[test]
+fn parked_select_picks_among_cases_on_one_channel_at_random() {
+    // Go's TestPseudoRandomSend: two send cases on one channel, and a receiver that
+    // yields before each receive, so that an unbuffered select mostly parks on both
+    // cases before the receiver comes. Which case the receiver then completes must
+    // be random too, not the first one written (or queued first).
+    const N: usize = 100;
+    for workers in [1, 2] {
+        for cap in [0, N] {
+            let got = runtime(workers).run(move || {
+                let (tx, rx) = chan::bounded::<u32>(cap);
+                let receiver = goru::go(move || {
+                    (0..N)
+                        .map(|_| {
+                            goru::yield_now();
+                            rx.recv().unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                });
+                for _ in 0..N {
+                    goru::select! {
+                        send(tx, 1) -> r => r.unwrap(),
+                        send(tx, 0) -> r => r.unwrap(),
+                    }
+                }
+                receiver.join().unwrap()
+            });
+            let ones = got.iter().filter(|&&v| v == 1).count();
+            let zeros = N - ones;
+            assert!(
+                zeros > N / 10 && ones > N / 10,
+                "want pseudorandom, got {zeros} zeros and {ones} ones \
+                 ({workers} workers, capacity {cap})"
+            );
+        }
+    }
+}
+
+#[test]
+fn parked_select_picks_among_receive_cases_on_one_channel_at_random() {
+    // The receiving side of the same: two receive cases on one channel, parked
+    // before the sender comes; the case completed must be random.
+    const N: usize = 200;
+    let wins = runtime(2).run(|| {
+        let (tx, rx) = chan::bounded::<u32>(0);
+        let sender = goru::go(move || {
+            for i in 0..N as u32 {
+                goru::yield_now();
+                tx.send(i).unwrap();
+            }
+        });
+        let mut wins = [0usize; 2];
+        for i in 0..N as u32 {
+            let (case, v) = goru::select! {
+                recv(rx) -> v => (0, v.unwrap()),
+                recv(rx) -> v => (1, v.unwrap()),
+            };
+            assert_eq!(v, i, "values arrive in order");
+            wins[case] += 1;
+        }
+        sender.join().unwrap();
+        wins
+    });
+    assert!(
+        wins[0] > N / 10 && wins[1] > N / 10,
+        "wins per case: {wins:?}"
+    );
+}

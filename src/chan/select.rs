@@ -381,7 +381,8 @@ struct Locks<'c> {
 /// Cases handled without heap allocation.
 const INLINE: usize = 8;
 
-/// Lock every channel of `order` (sorted `(address, case)` pairs) once, in order.
+/// Lock every channel of `order` (`(address, case)` pairs sorted by address) once, in
+/// order.
 fn lock_all<'c>(cases: &'c [&'c dyn SelectCase], order: &[(usize, usize)]) -> Locks<'c> {
     let mut locks = Locks {
         inline: Default::default(),
@@ -505,8 +506,11 @@ fn run_slow(
     nonblocking: bool,
     deadline: Option<Instant>,
 ) -> Option<usize> {
-    // Lock order: (channel address, case) ascending, so that selects never deadlock on
-    // each other; cases on never() are left out.
+    // Lock order: channel address ascending, so that selects never deadlock on each
+    // other; cases on never() are left out. Cases on one channel keep their poll order
+    // (the sort is stable), so they are queued on it in random order and a peer that
+    // takes the first waiter picks among them at random (Go's lockorder does the
+    // same; its TestPseudoRandomSend checks it).
     let mut order_inline = [(0usize, 0usize); INLINE];
     let mut order_heap = Vec::new();
     let order_slots: &mut [(usize, usize)] = if cases.len() <= INLINE {
@@ -516,14 +520,15 @@ fn run_slow(
         &mut order_heap
     };
     let mut locked = 0;
-    for (i, case) in cases.iter().enumerate() {
-        if let Some(addr) = case.chan_addr() {
+    for &i in poll {
+        if let Some(addr) = cases[i].chan_addr() {
             order_slots[locked] = (addr, i);
             locked += 1;
         }
     }
     let order = &mut order_slots[..locked];
-    order.sort_unstable();
+    // Stable, and allocation-free for the short slices selects have.
+    order.sort_by_key(|&(addr, _)| addr);
     let order = &*order;
     let locks = lock_all(cases, order);
     for &i in poll.iter() {
