@@ -227,11 +227,12 @@ fn spans_pair_up_per_goroutine_across_ten_thousand_parks_on_four_workers() {
     assert_stacks_clean(&seen, &threads);
     for (own, inner) in ids {
         let (own, inner) = (own.into_u64(), inner.into_u64());
-        // Entered at the start and at every resume (50 rounds at least park: yield
-        // and sleep), exited as often.
-        assert!(seen.enters[&own] >= 51, "{} enters", seen.enters[&own]);
+        // Entered at the start and at every resume, exited as often. Each of the 25
+        // yields switches out; a sleep, send or lock may not (its wake-up can come
+        // before the park, on a loaded host even for the sleep), so 26 at least.
+        assert!(seen.enters[&own] >= 26, "{} enters", seen.enters[&own]);
         assert_eq!(seen.enters[&own], seen.exits[&own]);
-        assert!(seen.enters[&inner] >= 51);
+        assert!(seen.enters[&inner] >= 26, "{} enters", seen.enters[&inner]);
         assert_eq!(seen.enters[&inner], seen.exits[&inner]);
     }
 }

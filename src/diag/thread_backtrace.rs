@@ -59,6 +59,18 @@ fn install_handler() {
 }
 
 extern "C" fn handler(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    // The interrupted code may be between a failed call and its read of errno, which
+    // the unwinder (or the previous handler) may overwrite.
+    // SAFETY: __errno_location is async-signal-safe and points at this thread's errno.
+    let errno = unsafe { libc::__errno_location() };
+    // SAFETY: as above; the pointer is valid for the thread's lifetime.
+    let saved_errno = unsafe { *errno };
+    take_or_pass_on(signum, info, context);
+    // SAFETY: as above.
+    unsafe { *errno = saved_errno };
+}
+
+fn take_or_pass_on(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: pthread_self is async-signal-safe.
     let me = unsafe { libc::pthread_self() } as u64;
     if TARGET.load(Ordering::Acquire) == me
@@ -157,7 +169,7 @@ pub(crate) fn format_goroutine_frames(ips: &[usize]) -> String {
     let frames = super::frames::symbolize(ips);
     super::frames::format_goroutine(&frames, |name| {
         name.starts_with("backtrace::")
-            || name.ends_with("diag::thread_backtrace::handler")
+            || name.contains("diag::thread_backtrace::")
             || name.contains("restore_rt")
             || name == "<unknown>"
     })
