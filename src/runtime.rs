@@ -299,7 +299,10 @@ pub(crate) fn prepare_process() {
 }
 
 /// Whether goroutines are pinned when neither [`Builder::pin_goroutines`] nor
-/// `GORU_PIN_GOROUTINES` says.
+/// `GORU_PIN_GOROUTINES` says. Off: pinned, two goroutines that talk to each other
+/// from different workers wake each other across threads (ping-pong 16x slower) and a
+/// thread-blocking call strands the goroutines started beside it (the GUIDE's
+/// "Pinned goroutines" has the whole harness in both modes).
 pub const DEFAULT_PIN_GOROUTINES: bool = false;
 
 fn default_pinning() -> io::Result<bool> {

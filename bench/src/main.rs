@@ -6,7 +6,9 @@
 //!
 //! Each workload runs `BENCH_REPS` times (default 5) per runtime, all with
 //! `BENCH_WORKERS` worker threads (default 2, as in DESIGN.md's targets).
-//! `BENCH_PEERS=goru,go` limits a run to the runtimes named. Each runtime runs each
+//! `BENCH_PEERS=goru,go` limits a run to the runtimes named. `goru-pinned` is goru's
+//! own runs again with every goroutine pinned (`GORU_PIN_GOROUTINES=1`), so its ratio
+//! is the cost of pinned mode: above 1.00 pinned is slower. Each runtime runs each
 //! workload in a fresh process (Go's side too), so none inherits another's threads or
 //! allocator state. The table
 //! shows each runtime's median and the ratio `peer / goru`: above 1.00 goru is faster.
@@ -57,8 +59,13 @@ fn main() {
         eprintln!("running {} ...", workload.name);
         let mut row = Row::new(workload.name, workload.unit);
         for (peer, _) in workload.runs.iter().filter(|(peer, _)| peers.wanted(peer)) {
-            if let Some(samples) = run_isolated(workload.name, peer) {
+            if let Some(samples) = run_isolated(workload.name, peer, false) {
                 row.add(peer, report::median_of(samples));
+            }
+            if *peer == "goru" && peers.wanted(PINNED) {
+                if let Some(samples) = run_isolated(workload.name, peer, true) {
+                    row.add(PINNED, report::median_of(samples));
+                }
             }
         }
         if let Some(go) = go.as_ref().filter(|_| !workload.go_name.is_empty()) {
@@ -79,14 +86,19 @@ fn main() {
 /// Set in a child process: which workload and runtime it measures.
 const CHILD_ENV: &str = "GORU_BENCH_CHILD";
 
+/// goru's runs with every goroutine pinned, shown as a peer of their own.
+const PINNED: &str = "goru-pinned";
+
 /// Run one runtime's reps of one workload in a fresh process of this binary, as Go's
 /// side runs in its own: runtimes measured earlier leave nothing behind (idle worker
 /// threads, allocator state) to slow down the ones measured later. In one process, goru
 /// measured after tokio showed WaitGroup fan-out at 850-910 ns instead of about 250.
-fn run_isolated(workload: &str, peer: &str) -> Option<Vec<report::Sample>> {
+/// `pinned`: with `GORU_PIN_GOROUTINES=1`, which every goru runtime of the child reads.
+fn run_isolated(workload: &str, peer: &str, pinned: bool) -> Option<Vec<report::Sample>> {
     let exe = std::env::current_exe().expect("the benchmark's own path");
     let out = std::process::Command::new(exe)
         .env(CHILD_ENV, format!("{workload}\t{peer}"))
+        .env("GORU_PIN_GOROUTINES", if pinned { "1" } else { "0" })
         .stderr(std::process::Stdio::inherit())
         .output()
         .expect("start a benchmark child");

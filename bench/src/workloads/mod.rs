@@ -6,6 +6,7 @@ mod check;
 mod sleepers;
 mod spawn;
 mod stdlib;
+mod stuck;
 mod sync;
 mod yield_pair;
 
@@ -29,6 +30,7 @@ pub fn all() -> Vec<Workload> {
         spawn::workload(),
         yield_pair::workload(),
         sleepers::workload(),
+        stuck::workload(),
     ];
     all.extend(channels::workloads());
     all.extend(sync::workloads());
