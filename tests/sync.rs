@@ -286,6 +286,70 @@ fn waitgroup_is_reusable_and_panics_below_zero() {
     });
 }
 
+/// The message of a caught panic.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or(payload.downcast_ref::<&str>().copied())
+        .expect("a panic with a message")
+}
+
+#[test]
+fn waitgroup_never_wraps_and_its_waiters_still_wake() {
+    runtime(2).run(|| {
+        let wg = WaitGroup::new();
+        wg.add(2);
+        // rustc's hint for `add(-1)` leads here: it would wrap the counter to 1, and a
+        // second one to 0 without waking anybody.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.add(usize::MAX)));
+        let payload = outcome.unwrap_err();
+        let message = panic_message(&*payload);
+        assert!(
+            message.starts_with("sync: WaitGroup counter overflow") && message.contains("done()"),
+            "{message}"
+        );
+        assert_eq!(wg.count(), 2, "a refused add leaves the counter as it was");
+        let waiter = {
+            let wg = wg.clone();
+            goru::go(move || wg.wait())
+        };
+        goru::yield_now();
+        wg.done();
+        wg.done();
+        waiter.join().unwrap();
+    });
+}
+
+#[test]
+fn waitgroup_panics_point_at_the_caller() {
+    // #[track_caller]: the location is this file's line, not waitgroup.rs.
+    runtime(1).run(|| ()); // goru's own hook first, so that restoring ours keeps it
+    let location = Arc::new(std::sync::Mutex::new(None));
+    let seen = location.clone();
+    let me = std::thread::current().id();
+    let previous = std::panic::take_hook();
+    // The hook is the process's: note only this thread's panic (tests run side by side).
+    std::panic::set_hook(Box::new(move |info| {
+        if let Some(l) = info
+            .location()
+            .filter(|_| std::thread::current().id() == me)
+        {
+            *seen.lock().unwrap() = Some((l.file().to_owned(), l.line()));
+        }
+    }));
+    let wg = WaitGroup::new();
+    let line = line!() + 1;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.done()));
+    std::panic::set_hook(previous);
+    assert!(outcome.is_err());
+    let (file, at) = location.lock().unwrap().clone().unwrap();
+    assert!(
+        file.ends_with("sync.rs") && file.contains("tests") && at == line,
+        "{file}:{at}"
+    );
+}
+
 #[test]
 fn waitgroup_waiters_race_the_last_done_without_losing_a_wake_up() {
     // The counter is an atomic and waiters check it again under the wait list's lock:

@@ -71,23 +71,43 @@ impl WaitGroup {
     ///     assert_eq!(wg.count(), 0);
     /// });
     /// ```
+    ///
+    /// # Panics
+    /// If the counter would pass `usize::MAX`, with `sync: WaitGroup counter overflow`.
+    /// The counter never wraps: `add(usize::MAX)` is not Go's `Add(-1)` (that is
+    /// [`done`](WaitGroup::done)), and a wrapped counter would reach zero without
+    /// waking the waiters.
+    #[track_caller]
     pub fn add(&self, n: usize) {
         crate::sched::driver::switch_point("sync.WaitGroup.Add");
         self.inner.waiters.touch();
-        self.inner.count.fetch_add(n, Ordering::AcqRel);
+        let added = self
+            .inner
+            .count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_add(n));
+        if added.is_err() {
+            panic!(
+                "sync: WaitGroup counter overflow (add(usize::MAX) is not Add(-1): call done())"
+            );
+        }
     }
 
     /// Subtract one; wakes the waiters when the counter reaches zero.
     ///
     /// # Panics
     /// With Go's message `sync: negative WaitGroup counter` if it is already zero.
+    #[track_caller]
     pub fn done(&self) {
         crate::sched::driver::switch_point("sync.WaitGroup.Done");
         self.inner.waiters.touch();
         let count = &self.inner.count;
-        let before = count
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1))
-            .unwrap_or_else(|_| panic!("sync: negative WaitGroup counter"));
+        // Not `unwrap_or_else(|_| panic!(..))`: a closure would hide the caller's
+        // location that `#[track_caller]` gives the panic.
+        let Ok(before) =
+            count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1))
+        else {
+            panic!("sync: negative WaitGroup counter");
+        };
         if before == 1 {
             // Decremented first, then locked: see the module docs.
             self.inner.waiters.lock().signal_all(1);
@@ -95,6 +115,7 @@ impl WaitGroup {
     }
 
     /// Park until the counter is zero.
+    #[track_caller]
     pub fn wait(&self) {
         crate::sched::driver::switch_point("sync.WaitGroup.Wait");
         self.inner.waiters.touch();
