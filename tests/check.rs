@@ -262,6 +262,87 @@ fn the_same_seed_gives_the_same_schedule_and_result() {
     assert_eq!(a, b);
 }
 
+/// How long each of `slow_sections`' sections really takes, in microseconds.
+static SECTION_MICROS: AtomicU64 = AtomicU64::new(100);
+
+/// Mutex sections that take real time: 4 goroutines x 8 sections, each sleeping
+/// `SECTION_MICROS` of wall-clock time, with a switch point inside so that the others
+/// queue on the lock. It always fails, to print its schedule and the lock's order.
+fn slow_sections() -> impl Fn() + Send + Sync + Clone + 'static {
+    || {
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let handles: Vec<_> = (0..4)
+            .map(|who| {
+                let order = order.clone();
+                goru::go(move || {
+                    for _ in 0..8 {
+                        let mut held = order.lock();
+                        std::thread::sleep(Duration::from_micros(
+                            SECTION_MICROS.load(Ordering::Relaxed),
+                        ));
+                        goru::check::point(); // the others run, and queue on the lock
+                        held.push(who);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        panic!("lock order {:?}", *order.lock());
+    }
+}
+
+#[test]
+fn every_program_replays_its_schedules_exactly() {
+    // Twice per seed, each of the five bug programs (broken and fixed) and one whose
+    // critical sections take real time: the same steps, the same report. Nothing the
+    // explorer runs may read the wall clock (Mutex's starvation test once did, so the
+    // lock's hand-off depended on how long the sections really took).
+    fn twice<F: Fn() + Send + Sync + Clone + 'static>(name: &str, test: F, iterations: usize) {
+        let run = |test: F| {
+            let cfg = Config::new().seed(11).iterations(iterations);
+            match panic::catch_unwind(AssertUnwindSafe(|| check::explore(cfg, test))) {
+                Ok(report) => format!("passed, {} steps", report.steps),
+                Err(err) => err
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .unwrap_or_else(|| err.downcast_ref::<&str>().unwrap().to_string()),
+            }
+        };
+        assert_eq!(run(test.clone()), run(test), "{name}: the replay differs");
+    }
+    for fixed in [false, true] {
+        twice("lost update", lost_update(fixed), 200);
+        twice("philosophers", philosophers(fixed), 200);
+        twice("waitgroup add", waitgroup_add(fixed), 200);
+        twice("double-checked", double_checked(fixed), 200);
+    }
+    twice(
+        "select timeout",
+        select_timeout(Duration::from_millis(1)),
+        200,
+    );
+    twice(
+        "select timeout",
+        select_timeout(Duration::from_secs(1)),
+        200,
+    );
+    // The same schedule whether the sections take 0.1 ms or 0.7 ms of real time (1 ms
+    // is the lock's starvation time: on the wall clock, the slow run crossed it first).
+    for seed in 1..=5 {
+        let with_sections_of = |micros| {
+            SECTION_MICROS.store(micros, Ordering::Relaxed);
+            find_bug(Config::new().seed(seed).iterations(1), slow_sections())
+        };
+        assert_eq!(
+            with_sections_of(100),
+            with_sections_of(700),
+            "slow sections, seed {seed}: the schedule depends on the wall clock"
+        );
+    }
+}
+
 #[test]
 fn time_is_virtual_and_jumps_to_the_next_timer() {
     let report = check::explore(Config::new().iterations(20), || {
