@@ -18,24 +18,20 @@ fn recurse(depth: u64, sink: &AtomicUsize) -> u64 {
 }
 
 #[test]
-fn overflow_child() {
-    if !is_child() {
+fn stack_overflow_names_the_goroutine_and_the_setting() {
+    if is_child() {
+        let rt = goru::Runtime::builder()
+            .workers(1)
+            .stack_size(64 * 1024)
+            .build()
+            .unwrap();
+        rt.run(|| {
+            let sink = AtomicUsize::new(0);
+            goru::go(move || recurse(0, &sink)).join().unwrap();
+        });
         return;
     }
-    let rt = goru::Runtime::builder()
-        .workers(1)
-        .stack_size(64 * 1024)
-        .build()
-        .unwrap();
-    rt.run(|| {
-        let sink = AtomicUsize::new(0);
-        goru::go(move || recurse(0, &sink)).join().unwrap();
-    });
-}
-
-#[test]
-fn stack_overflow_names_the_goroutine_and_the_setting() {
-    let out = run_in_child("overflow_child", &[]);
+    let out = run_in_child("stack_overflow_names_the_goroutine_and_the_setting", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
@@ -56,19 +52,15 @@ fn libc_sigabrt() -> i32 {
 }
 
 #[test]
-fn unrelated_segfaults_still_crash_normally_child() {
-    if !is_child() {
+fn a_fault_that_is_not_a_stack_overflow_is_passed_on() {
+    if is_child() {
+        goru::run(|| {
+            // SAFETY: deliberately faulting outside any goroutine guard page (test only).
+            unsafe { std::ptr::write_volatile(std::ptr::dangling_mut::<u64>(), 1) };
+        });
         return;
     }
-    goru::run(|| {
-        // SAFETY: deliberately faulting outside any goroutine guard page (test only).
-        unsafe { std::ptr::write_volatile(std::ptr::dangling_mut::<u64>(), 1) };
-    });
-}
-
-#[test]
-fn a_fault_that_is_not_a_stack_overflow_is_passed_on() {
-    let out = run_in_child("unrelated_segfaults_still_crash_normally_child", &[]);
+    let out = run_in_child("a_fault_that_is_not_a_stack_overflow_is_passed_on", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("stack overflow (stack size"), "{stderr}");
     assert_eq!(
@@ -80,8 +72,9 @@ fn a_fault_that_is_not_a_stack_overflow_is_passed_on() {
 }
 
 #[test]
-fn memory_growth_child() {
+fn no_memory_growth_across_rounds_of_100k_goroutines() {
     if !is_child() {
+        run_passing_child("no_memory_growth_across_rounds_of_100k_goroutines", &[]);
         return;
     }
     let rt = goru::Runtime::builder().workers(2).build().unwrap();
@@ -118,13 +111,9 @@ fn memory_growth_child() {
 }
 
 #[test]
-fn no_memory_growth_across_rounds_of_100k_goroutines() {
-    run_passing_child("memory_growth_child", &[]);
-}
-
-#[test]
-fn idle_stacks_release_child() {
+fn idle_stacks_give_their_pages_back() {
     if !is_child() {
+        run_passing_child("idle_stacks_give_their_pages_back", &[]);
         return;
     }
     const N: usize = 50_000;
@@ -178,11 +167,6 @@ fn idle_stacks_release_child() {
         (after - before) >> 20,
         (peak - before) >> 20
     );
-}
-
-#[test]
-fn idle_stacks_give_their_pages_back() {
-    run_passing_child("idle_stacks_release_child", &[]);
 }
 
 /// Goroutine `depth` of a chain: spawns the next and waits for it, so that at the

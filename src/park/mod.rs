@@ -272,7 +272,7 @@ pub(crate) fn park_on(reason: WaitReason, sight: &sight::Sight) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Mutex;
 
     /// A one-slot mailbox built directly on park/unpark: the receiver registers its
@@ -305,52 +305,52 @@ mod tests {
     }
 
     fn ping_pong(rounds: u64, workers: usize, pong_on_thread: bool) {
-        let done = std::sync::Arc::new(AtomicBool::new(false));
-        let watchdog = {
-            let done = done.clone();
-            std::thread::spawn(move || {
-                for _ in 0..600 {
-                    if done.load(Ordering::Acquire) {
-                        return;
+        // On a thread of its own, so that a lost wake-up fails the test (its thread
+        // gives up waiting) rather than hanging it, as a watchdog that panics on a
+        // thread of its own would.
+        let (finished_tx, finished) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let rt = crate::Runtime::builder().workers(workers).build().unwrap();
+            rt.run(move || {
+                let ping = std::sync::Arc::new(Mailbox {
+                    value: AtomicU64::new(0),
+                    waiter: Mutex::new(None),
+                });
+                let pong = std::sync::Arc::new(Mailbox {
+                    value: AtomicU64::new(0),
+                    waiter: Mutex::new(None),
+                });
+                let (ping2, pong2) = (ping.clone(), pong.clone());
+                let echo = move || {
+                    for _ in 0..rounds {
+                        let v = ping2.take(WaitReason::ChanReceive);
+                        pong2.put(v + 1);
                     }
-                    std::thread::sleep(std::time::Duration::from_millis(100));
+                };
+                let thread = if pong_on_thread {
+                    Some(std::thread::spawn(echo))
+                } else {
+                    crate::go(echo);
+                    None
+                };
+                for i in 1..=rounds {
+                    ping.put(i * 2);
+                    assert_eq!(pong.take(WaitReason::ChanReceive), i * 2 + 1);
                 }
-                panic!("ping-pong hung: a wake-up was lost");
-            })
-        };
-        let rt = crate::Runtime::builder().workers(workers).build().unwrap();
-        rt.run(move || {
-            let ping = std::sync::Arc::new(Mailbox {
-                value: AtomicU64::new(0),
-                waiter: Mutex::new(None),
-            });
-            let pong = std::sync::Arc::new(Mailbox {
-                value: AtomicU64::new(0),
-                waiter: Mutex::new(None),
-            });
-            let (ping2, pong2) = (ping.clone(), pong.clone());
-            let echo = move || {
-                for _ in 0..rounds {
-                    let v = ping2.take(WaitReason::ChanReceive);
-                    pong2.put(v + 1);
+                if let Some(t) = thread {
+                    t.join().unwrap();
                 }
-            };
-            let thread = if pong_on_thread {
-                Some(std::thread::spawn(echo))
-            } else {
-                crate::go(echo);
-                None
-            };
-            for i in 1..=rounds {
-                ping.put(i * 2);
-                assert_eq!(pong.take(WaitReason::ChanReceive), i * 2 + 1);
-            }
-            if let Some(t) = thread {
-                t.join().unwrap();
-            }
+            });
+            let _ = finished_tx.send(());
         });
-        done.store(true, Ordering::Release);
-        watchdog.join().unwrap();
+        match finished.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("ping-pong hung: a wake-up was lost")
+            }
+            // Its panic (a wrong value) was printed by the thread.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("ping-pong failed"),
+        }
     }
 
     #[test]
