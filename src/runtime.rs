@@ -45,7 +45,7 @@ pub struct Runtime {
 pub struct Builder {
     workers: Option<usize>,
     stack_size: usize,
-    deadlock_detection: bool,
+    deadlock_detection: Option<bool>,
     pin_goroutines: Option<bool>,
     blocking_report: Option<Duration>,
 }
@@ -62,7 +62,7 @@ impl Runtime {
         Builder {
             workers: None,
             stack_size: DEFAULT_STACK_SIZE,
-            deadlock_detection: true,
+            deadlock_detection: None,
             pin_goroutines: None,
             blocking_report: Some(DEFAULT_BLOCKING_REPORT),
         }
@@ -166,14 +166,18 @@ impl Builder {
     /// Whether `run` reports a deadlock (default: on). When every goroutine is parked
     /// on a goru primitive and nothing inside the runtime can wake one (no timer
     /// pending, no goroutine waiting on a socket, no [`blocking`](crate::blocking) call
-    /// running) for about 100 ms, `run` panics with `all goroutines are asleep -
-    /// deadlock!` and the goroutine dump.
+    /// running) for 80 ms in a row, `run` panics with `all goroutines are asleep -
+    /// deadlock!` and the goroutine dump: about 90 ms after the last goroutine parked
+    /// (the first report of a process takes about 170 ms, as its backtraces are
+    /// symbolized).
     ///
-    /// A report is never false. A goroutine waiting on something a plain thread or
-    /// another runtime has a hand in is not counted as stuck: a channel, lock, wait
-    /// group or context made outside the runtime or ever used from outside it, and
-    /// `block_on`. (A deadlock among such waits therefore goes unreported.) Turning
-    /// detection off is only for programs that want no monitor check at all.
+    /// A goroutine waiting on something a plain thread or another runtime has a hand
+    /// in is not counted as stuck: a channel, lock, wait group or context made outside
+    /// the runtime or ever used from outside it, and `block_on`. (A deadlock among such
+    /// waits therefore goes unreported.) What goru cannot see is a primitive of the
+    /// runtime's own handed to a plain thread that has not used it yet, or a wake-up
+    /// through a raw futex or a C callback: a program that relies on one turns
+    /// detection off. The report ends by saying so.
     ///
     /// ```
     /// // A goroutine fed by a plain thread that takes its time is no deadlock.
@@ -189,8 +193,11 @@ impl Builder {
     /// let quiet = goru::Runtime::builder().deadlock_detection(false).build().unwrap();
     /// assert_eq!(quiet.run(|| 2), 2);
     /// ```
+    ///
+    /// Default: env `GORU_DEADLOCK_DETECTION` (`1` or `0`), else on; the variable is how
+    /// a `#[goru::main]` or `#[goru::test]` program turns it off.
     pub fn deadlock_detection(mut self, on: bool) -> Self {
-        self.deadlock_detection = on;
+        self.deadlock_detection = Some(on);
         self
     }
 
@@ -280,10 +287,13 @@ impl Builder {
         Ok(Runtime {
             workers,
             stack_size,
-            deadlock_detection: self.deadlock_detection,
+            deadlock_detection: match self.deadlock_detection {
+                Some(on) => on,
+                None => env_switch("GORU_DEADLOCK_DETECTION", true)?,
+            },
             pin_goroutines: match self.pin_goroutines {
                 Some(on) => on,
-                None => default_pinning()?,
+                None => env_switch("GORU_PIN_GOROUTINES", DEFAULT_PIN_GOROUTINES)?,
             },
             blocking_report: self.blocking_report,
         })
@@ -305,14 +315,16 @@ pub(crate) fn prepare_process() {
 /// "Pinned goroutines" has the whole harness in both modes).
 pub const DEFAULT_PIN_GOROUTINES: bool = false;
 
-fn default_pinning() -> io::Result<bool> {
-    match std::env::var("GORU_PIN_GOROUTINES").as_deref() {
-        Err(_) | Ok("") => Ok(DEFAULT_PIN_GOROUTINES),
+/// An on/off setting from the environment variable `name` (`1`/`true`, `0`/`false`),
+/// `default` when it is unset or empty.
+fn env_switch(name: &str, default: bool) -> io::Result<bool> {
+    match std::env::var(name).as_deref() {
+        Err(_) | Ok("") => Ok(default),
         Ok("1") | Ok("true") => Ok(true),
         Ok("0") | Ok("false") => Ok(false),
         Ok(other) => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("goru: GORU_PIN_GOROUTINES must be 1 or 0, not {other:?}"),
+            format!("goru: {name} must be 1 or 0, not {other:?}"),
         )),
     }
 }

@@ -28,6 +28,20 @@ fn block(report: &str, id: u64) -> &str {
 }
 
 #[test]
+fn a_deadlock_is_confirmed_for_80_ms_before_it_is_reported() {
+    // The figure the README and Builder::deadlock_detection give: reported once the
+    // runtime has looked deadlocked for 80 ms (about 90 ms measured; the bound above
+    // is generous for a loaded host), never before.
+    for _ in 0..3 {
+        let (_, took) = deadlock_report(2, || {
+            let (_tx, rx) = chan::bounded::<u32>(0);
+            let _ = rx.recv();
+        });
+        assert!(took >= Duration::from_millis(80), "reported after {took:?}");
+    }
+}
+
+#[test]
 fn a_send_nobody_receives() {
     let (report, _) = deadlock_report(2, || {
         let (tx, _rx) = chan::bounded::<u32>(0);
@@ -266,6 +280,67 @@ fn the_dump_shows_state_reason_wait_time_and_spawn_site() {
         locker.join().unwrap();
         drop(receiver);
     });
+}
+
+/// A channel made inside and handed, unused, to a plain thread that sends on it after
+/// 300 ms: a wait goru cannot see. `main` returns what was sent.
+fn fed_by_a_thread_later() -> u32 {
+    let (tx, rx) = chan::bounded::<u32>(0);
+    let (hand_tx, hand_rx) = std::sync::mpsc::channel();
+    let feeder = std::thread::spawn(move || {
+        let tx: chan::Sender<u32> = hand_rx.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        tx.send(7).unwrap();
+    });
+    hand_tx.send(tx).unwrap();
+    let got = rx.recv().unwrap();
+    feeder.join().unwrap();
+    got
+}
+
+#[test]
+fn the_report_says_what_the_detector_cannot_see_and_how_to_turn_it_off() {
+    if common::is_child() {
+        // GORU_DEADLOCK_DETECTION=0, as a #[goru::main] program would set it.
+        match goru::Runtime::builder().build() {
+            Ok(rt) => println!("received {}", rt.run(fed_by_a_thread_later)),
+            Err(err) => println!("error: {err}"),
+        }
+        return;
+    }
+    // With detection on, that wait is out of sight and the report names the way out.
+    let (report, _) = deadlock_report(2, || {
+        fed_by_a_thread_later();
+    });
+    let tail = &report[report.rfind("goru: each goroutine above").expect(&report)..];
+    for needed in [
+        "a plain thread or another runtime",
+        "a channel handed to a plain thread that has not used it yet",
+        "Builder::deadlock_detection(false)",
+        "GORU_DEADLOCK_DETECTION=0",
+    ] {
+        assert!(tail.contains(needed), "{needed:?} missing from:\n{tail}");
+    }
+    // Turned off by the variable, the program runs to its end; a bad value is a
+    // clear error, not a silent default.
+    for (value, expected) in [
+        ("0", "received 7"),
+        (
+            "maybe",
+            "error: goru: GORU_DEADLOCK_DETECTION must be 1 or 0, not \"maybe\"",
+        ),
+    ] {
+        let out = common::run_in_child(
+            "the_report_says_what_the_detector_cannot_see_and_how_to_turn_it_off",
+            &[("GORU_DEADLOCK_DETECTION", value)],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains(expected),
+            "{value}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

@@ -105,11 +105,12 @@ impl Shared {
         out
     }
 
-    /// Go's deadlock message followed by the dump (`backtraces` as for
-    /// [`dump_with`](Self::dump_with)).
+    /// Go's deadlock message, the dump (`backtraces` as for
+    /// [`dump_with`](Self::dump_with)) and what the detector saw, so that a reader can
+    /// tell what it cannot see.
     pub(crate) fn deadlock_report(&self, backtraces: bool) -> String {
         format!(
-            "all goroutines are asleep - deadlock!\n\n{}",
+            "all goroutines are asleep - deadlock!\n\n{}{DEADLOCK_EXPLAINED}",
             self.dump_with(backtraces)
         )
     }
@@ -119,6 +120,17 @@ impl Shared {
         self.dump_with(false)
     }
 }
+
+/// The end of a deadlock report.
+const DEADLOCK_EXPLAINED: &str = "\
+goru: each goroutine above waits on a channel, lock, wait group or context that only \
+this runtime's goroutines have used, and for 80 ms no timer, socket, blocking call, \
+future or signal could wake one. Waits on anything a plain thread or another runtime \
+has used are never counted. If something goru cannot see will wake one of these (a \
+channel handed to a plain thread that has not used it yet, a raw futex, a callback \
+from C), turn detection off: \
+Builder::deadlock_detection(false), or GORU_DEADLOCK_DETECTION=0 for #[goru::main] \
+and #[goru::test].\n";
 
 /// "12 ms", "3 s", "2 minutes": how Go words the time a goroutine has waited.
 fn format_wait(nanos: u64) -> String {
