@@ -8,7 +8,7 @@
 
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe, Location};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -21,7 +21,8 @@ pub struct Scope<'scope, 'env: 'scope> {
     /// The caller's runtime, alive while the caller (blocked in `scope`) is.
     rt: *const Shared,
     running: Arc<Running>,
-    a_goroutine_panicked: Arc<AtomicBool>,
+    /// The report of the first scoped goroutine that panicked unjoined.
+    first_panic: Arc<Mutex<Option<String>>>,
     scope: PhantomData<&'scope mut &'scope ()>,
     env: PhantomData<&'env mut &'env ()>,
 }
@@ -61,7 +62,10 @@ impl Running {
 /// all of them have finished.
 ///
 /// If any scoped goroutine panicked and was not joined, `scope` panics after they
-/// have all finished. Must be called inside a runtime.
+/// have all finished, naming the first: `a scoped goroutine panicked: goroutine 7
+/// (spawned at src/x.rs:9:5) panicked at src/x.rs:10:9: boom`. Each such panic is
+/// also printed when it happens, with its backtrace, as std prints a scoped thread's.
+/// Must be called inside a runtime.
 ///
 /// ```
 /// goru::run(|| {
@@ -83,7 +87,7 @@ where
     let scope = Scope {
         rt: current_runtime("scope"),
         running: Arc::new(Running::default()),
-        a_goroutine_panicked: Arc::new(AtomicBool::new(false)),
+        first_panic: Arc::new(Mutex::new(None)),
         scope: PhantomData,
         env: PhantomData,
     };
@@ -91,10 +95,19 @@ where
     scope.running.wait_all();
     match result {
         Err(payload) => panic::resume_unwind(payload),
-        Ok(_) if scope.a_goroutine_panicked.load(Ordering::Acquire) => {
-            panic!("a scoped goroutine panicked")
+        Ok(value) => {
+            let first = scope
+                .first_panic
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            match first {
+                // The goroutine's own message and place, where std's scope relies on
+                // its hook having printed them.
+                Some(report) => panic!("a scoped goroutine panicked: {report}"),
+                None => value,
+            }
         }
-        Ok(value) => value,
     }
 }
 
@@ -109,7 +122,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         let site = Location::caller();
         let state: Arc<JoinState<T>> = Arc::new(JoinState::new(
             site,
-            OrphanPolicy::Scope(self.a_goroutine_panicked.clone()),
+            OrphanPolicy::Scope(self.first_panic.clone()),
         ));
         self.running.count.fetch_add(1, Ordering::AcqRel);
         let running = self.running.clone();

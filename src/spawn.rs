@@ -26,8 +26,9 @@ pub(crate) enum OrphanPolicy {
     /// Print it and end the runtime (plain `go`): the runtime of the goroutine that
     /// finds the orphan (the panicking goroutine itself, or the one dropping the handle).
     FailRuntime,
-    /// Let the enclosing `scope` panic once its goroutines are done.
-    Scope(Arc<AtomicBool>),
+    /// Print it, as std prints a scoped thread's panic, and let the enclosing `scope`
+    /// panic with the first such report once its goroutines are done.
+    Scope(Arc<Mutex<Option<String>>>),
 }
 
 pub(crate) struct JoinState<T> {
@@ -139,7 +140,22 @@ impl<T> JoinState<T> {
 
     fn report_orphan(&self, id: u64, payload: &(dyn Any + Send), info: Option<Box<PanicInfo>>) {
         match &self.policy {
-            OrphanPolicy::Scope(flag) => flag.store(true, Ordering::Release),
+            OrphanPolicy::Scope(first) => {
+                let location = info.as_ref().map_or("", |i| i.location.as_str());
+                let report = format!(
+                    "goroutine {id} (spawned at {}) panicked at {location}: {}",
+                    self.site,
+                    payload_message(payload)
+                );
+                match &info {
+                    Some(info) => eprintln!("{report}\n{info}"),
+                    None => eprintln!("{report}"),
+                }
+                first
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(report);
+            }
             OrphanPolicy::FailRuntime => {
                 let report = format!(
                     "panic in goroutine {id} (spawned at {}): {}",

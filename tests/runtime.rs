@@ -112,7 +112,15 @@ fn scope_waits_for_unjoined_goroutines_and_reports_their_panic() {
         "scope returned only after all finished"
     );
     let msg = panic_message(outcome.unwrap_err());
-    assert!(msg.contains("a scoped goroutine panicked"), "{msg}");
+    // The goroutine's own message and place come with it, as std's scope has its hook
+    // print them.
+    assert!(
+        msg.starts_with("a scoped goroutine panicked: goroutine "),
+        "{msg}"
+    );
+    assert!(msg.contains("(spawned at tests/runtime.rs:"), "{msg}");
+    assert!(msg.contains("panicked at tests/runtime.rs:"), "{msg}");
+    assert!(msg.ends_with(": scoped boom"), "{msg}");
 }
 
 #[test]
