@@ -961,3 +961,34 @@ fn parked_select_picks_among_receive_cases_on_one_channel_at_random() {
         "wins per case: {wins:?}"
     );
 }
+
+#[test]
+fn a_blocking_receive_in_a_thread_locals_destructor_works() {
+    // crossbeam-found: a channel operation that blocks in a thread-local's destructor,
+    // after goru's own thread-local parker has been destroyed, aborted the process
+    // ("cannot access a Thread Local Storage value during or after destruction").
+    struct ReceiveOnDrop(Option<chan::Receiver<u32>>, std::sync::mpsc::Sender<u32>);
+    impl Drop for ReceiveOnDrop {
+        fn drop(&mut self) {
+            let v = self.0.take().unwrap().recv().unwrap();
+            self.1.send(v).unwrap();
+        }
+    }
+    thread_local!(static SLOT: std::cell::RefCell<Option<ReceiveOnDrop>> =
+        const { std::cell::RefCell::new(None) });
+    let (tx, rx) = chan::bounded::<u32>(0);
+    let (warm_tx, warm_rx) = chan::bounded::<u32>(0);
+    let (got_tx, got) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        SLOT.with(|s| *s.borrow_mut() = Some(ReceiveOnDrop(Some(rx), got_tx)));
+        // A blocking receive now makes goru's parker a thread-local registered after
+        // SLOT, so it is destroyed first when the thread exits.
+        assert_eq!(warm_rx.recv().unwrap(), 1);
+    });
+    std::thread::sleep(Duration::from_millis(50)); // so that its receive parks
+    warm_tx.send(1).unwrap();
+    std::thread::sleep(Duration::from_millis(50)); // and so does the destructor's
+    tx.send(7).unwrap();
+    assert_eq!(got.recv_timeout(Duration::from_secs(10)), Ok(7));
+    thread.join().unwrap();
+}

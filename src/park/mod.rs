@@ -218,7 +218,7 @@ impl RawUnparker {
     pub(crate) fn current() -> RawUnparker {
         match goroutine::current_ptr() {
             Some(g) => RawUnparker::Goroutine(g),
-            None => RawUnparker::Thread(THREAD_PARKER.with(Arc::clone)),
+            None => RawUnparker::Thread(thread_parker()),
         }
     }
 
@@ -236,17 +236,45 @@ impl RawUnparker {
     }
 }
 
+/// The calling thread's parker. In a thread-local's destructor, once `THREAD_PARKER`
+/// is gone, one kept for the thread by its kernel id: a blocking channel operation in
+/// such a destructor then works (crossbeam's does) instead of aborting the process
+/// with "cannot access a Thread Local Storage value during or after destruction".
+#[inline]
+fn thread_parker() -> Arc<ThreadParker> {
+    THREAD_PARKER
+        .try_with(Arc::clone)
+        .unwrap_or_else(|_| parker_after_destruction())
+}
+
+#[cold]
+#[inline(never)]
+fn parker_after_destruction() -> Arc<ThreadParker> {
+    // One per thread id ever seen here: a later thread with a reused id gets the
+    // same parker, whose stale token at worst wakes it spuriously (callers re-check).
+    static PARKERS: Mutex<Vec<(libc::c_long, Arc<ThreadParker>)>> = Mutex::new(Vec::new());
+    // SAFETY: gettid takes no arguments and cannot fail.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
+    let mut parkers = PARKERS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, parker)) = parkers.iter().find(|(t, _)| *t == tid) {
+        return parker.clone();
+    }
+    let parker = Arc::new(ThreadParker::default());
+    parkers.push((tid, parker.clone()));
+    parker
+}
+
 /// The unparker of the calling goroutine, or of the calling thread outside goroutines.
 pub(crate) fn current() -> Unparker {
     match goroutine::current() {
         Some(g) => Unparker::Goroutine(g),
-        None => Unparker::Thread(THREAD_PARKER.with(Arc::clone)),
+        None => Unparker::Thread(thread_parker()),
     }
 }
 
 /// Block the calling plain thread until unparked or until `d` has passed.
 pub(crate) fn park_thread_timeout(d: std::time::Duration) {
-    THREAD_PARKER.with(|p| p.park_timeout(d));
+    thread_parker().park_timeout(d);
 }
 
 /// Suspend the caller until its unparker is used (see the module contract).
@@ -255,7 +283,7 @@ pub(crate) fn park(reason: WaitReason) {
         // SAFETY: current_ptr returns the goroutine running on this thread, which is
         // alive for as long as it runs (the worker holds a reference).
         Some(g) => unsafe { (*g).park(reason) },
-        None => THREAD_PARKER.with(|p| p.park()),
+        None => thread_parker().park(),
     }
 }
 
@@ -265,7 +293,7 @@ pub(crate) fn park_on(reason: WaitReason, sight: &sight::Sight) {
     match goroutine::current_ptr() {
         // SAFETY: as in `park`.
         Some(g) => unsafe { (*g).park_seen(reason, || sight.is_foreign()) },
-        None => THREAD_PARKER.with(|p| p.park()),
+        None => thread_parker().park(),
     }
 }
 
