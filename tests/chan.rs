@@ -992,3 +992,22 @@ fn a_blocking_receive_in_a_thread_locals_destructor_works() {
     assert_eq!(got.recv_timeout(Duration::from_secs(10)), Ok(7));
     thread.join().unwrap();
 }
+
+#[test]
+fn duplicate_cases_on_one_timer_channel_both_fire() {
+    // crossbeam-found: two cases on one `time::after` completed the first-listed one
+    // a thousand times in a thousand (a parked select queued them in case order).
+    let wins = runtime(2).run(|| {
+        let mut wins = [0u32; 2];
+        for _ in 0..200 {
+            let r = goru::time::after(Duration::from_millis(1));
+            let case = goru::select! {
+                recv(r) -> _ => 0,
+                recv(r) -> _ => 1,
+            };
+            wins[case] += 1;
+        }
+        wins
+    });
+    assert!(wins[0] > 20 && wins[1] > 20, "wins per case: {wins:?}");
+}
