@@ -570,6 +570,9 @@ impl<'a> Worker<'a> {
             shared.stuck.fetch_sub(1, Ordering::AcqRel);
         }
         match self.settle(g, result) {
+            Stepped::Yielded(g) if slot.preempt.load(Ordering::Relaxed) => {
+                requeue_preempted(shared, slot, g)
+            }
             Stepped::Yielded(g) => slot.push_local(g, shared),
             // Unparked before it was fully parked: runnable again at once.
             Stepped::Requeue(g) => {
@@ -823,6 +826,21 @@ impl<'a> Worker<'a> {
         }
         true
     }
+}
+
+/// A goroutine that yielded at the end of its time slice goes to the global queue, as
+/// Go's `goschedImpl` puts it: back in the local queue it would run again at once, and
+/// a goroutine readied off-worker (onto the global queue, polled every
+/// `GLOBAL_POLL_INTERVAL` rounds) would wait 61 of its slices. One bound to this
+/// thread cannot go there; it waits behind the local queue instead.
+#[cold]
+#[inline(never)]
+fn requeue_preempted(shared: &Shared, slot: &WorkerSlot, g: GoRef) {
+    if g.home().is_some() {
+        return slot.push_local(g, shared);
+    }
+    shared.push_global(vec![g]);
+    shared.idle.notify_work(shared);
 }
 
 /// [`Shared::send_home`] out of the worker loop's way.
