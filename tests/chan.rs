@@ -1011,3 +1011,65 @@ fn duplicate_cases_on_one_timer_channel_both_fire() {
     });
     assert!(wins[0] > 20 && wins[1] > 20, "wins per case: {wins:?}");
 }
+
+#[test]
+fn sends_fail_once_every_receiver_is_gone_in_every_form() {
+    // Beyond Go, where such a send blocks forever: once the last receiver is dropped no
+    // receiver can ever appear again, so the send returns its value, as std's,
+    // crossbeam's and tokio's do.
+    runtime(2).run(|| {
+        for capacity in [0usize, 1, 4] {
+            let (tx, rx) = chan::bounded::<u32>(capacity);
+            for i in 0..capacity as u32 {
+                tx.send(i).unwrap(); // full: the next send waits
+            }
+            let rx2 = rx.clone();
+            let returned = Arc::new(AtomicBool::new(false));
+            let parked_sender = {
+                let (tx, returned) = (tx.clone(), returned.clone());
+                goru::go(move || {
+                    let outcome = tx.send(99);
+                    returned.store(true, Ordering::Release);
+                    outcome
+                })
+            };
+            goru::time::sleep(Duration::from_millis(20));
+            drop(rx);
+            goru::time::sleep(Duration::from_millis(20));
+            assert!(
+                !returned.load(Ordering::Acquire),
+                "a receiver is left: the send still waits (capacity {capacity})"
+            );
+            drop(rx2); // the last one
+            assert_eq!(parked_sender.join().unwrap(), Err(SendError(99)));
+            // Every later form fails at once, with the value back.
+            assert_eq!(tx.send(1), Err(SendError(1)));
+            assert!(matches!(tx.try_send(2), Err(TrySendError::Closed(2))));
+            let start = Instant::now();
+            assert!(matches!(
+                tx.send_timeout(3, Duration::from_secs(10)),
+                Err(SendTimeoutError::Closed(3))
+            ));
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "did not wait out the timeout"
+            );
+            let in_select = goru::select! {
+                send(tx, 4) -> r => r,
+                default => panic!("a send case with no receiver is ready, with an error"),
+            };
+            assert_eq!(in_select, Err(SendError(4)));
+            assert_eq!(goru::block_on(tx.send_async(5)), Err(SendError(5)));
+        }
+        // A select parked on such a send is woken too.
+        let (tx, rx) = chan::bounded::<u32>(0);
+        let selector = goru::go(move || {
+            goru::select! {
+                send(tx, 7) -> r => r,
+            }
+        });
+        goru::time::sleep(Duration::from_millis(20));
+        drop(rx);
+        assert_eq!(selector.join().unwrap(), Err(SendError(7)));
+    });
+}

@@ -144,13 +144,15 @@ impl<T> Sender<T> {
     }
 
     /// Send `v`, waiting for room (or, unbuffered, for a receiver). `Err` gives the value
-    /// back if the channel is closed (Go would panic).
+    /// back if the channel is closed (Go would panic) or every receiver is gone: the
+    /// last [`Receiver`]'s drop closes the channel, since no receiver can appear again,
+    /// and a send that would wait forever returns instead (as std's, crossbeam's and
+    /// tokio's do; in Go such a send blocks forever, a classic goroutine leak).
     ///
     /// ```
     /// let (tx, rx) = goru::chan::bounded(1);
     /// tx.send(1).unwrap();
-    /// drop(rx);
-    /// tx.close();
+    /// drop(rx); // nobody can receive any more
     /// assert_eq!(tx.send(2), Err(goru::chan::SendError(2)));
     /// ```
     pub fn send(&self, v: T) -> Result<(), SendError<T>> {
@@ -408,7 +410,12 @@ impl<T> Clone for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         if let Some(chan) = &self.chan {
-            chan.receivers.fetch_sub(1, Ordering::AcqRel);
+            // A receiver is made only by cloning one, so once the count is zero none
+            // can appear again: close, so that waiting and later sends return their
+            // values instead of waiting forever.
+            if chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+                chan.close();
+            }
         }
     }
 }
