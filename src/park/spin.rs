@@ -117,6 +117,8 @@ mod tests {
 
     #[test]
     fn mutual_exclusion_under_contention() {
+        // Fewer rounds under Miri (scripts/miri.sh), which checks each access for races.
+        const ROUNDS: u64 = if cfg!(miri) { 200 } else { 100_000 };
         let c = Arc::new(Counter {
             lock: SpinLock::default(),
             value: UnsafeCell::new(0),
@@ -125,7 +127,7 @@ mod tests {
             .map(|_| {
                 let c = c.clone();
                 std::thread::spawn(move || {
-                    for _ in 0..100_000 {
+                    for _ in 0..ROUNDS {
                         let _g = c.lock.lock();
                         // SAFETY: the lock is held.
                         unsafe { *c.value.get() += 1 };
@@ -136,6 +138,6 @@ mod tests {
         threads.into_iter().for_each(|t| t.join().unwrap());
         let _g = c.lock.lock();
         // SAFETY: the lock is held.
-        assert_eq!(unsafe { *c.value.get() }, 400_000);
+        assert_eq!(unsafe { *c.value.get() }, 4 * ROUNDS);
     }
 }

@@ -199,7 +199,8 @@ mod tests {
 
     #[test]
     fn concurrent_steals_lose_and_duplicate_nothing() {
-        const N: u64 = 200_000;
+        // Fewer under Miri (scripts/miri.sh), which checks each access for races.
+        const N: u64 = if cfg!(miri) { 600 } else { 200_000 };
         let q = Arc::new(RunQueue::new());
         let stolen = Arc::new(std::sync::Mutex::new(Vec::new()));
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
