@@ -66,6 +66,21 @@ impl std::fmt::Display for PanicInfo {
     }
 }
 
+/// A wait reached `suspend` on the worker's stack. It cannot switch there, and it must
+/// not unwind either: the wait has already left records pointing into this stack (a
+/// channel entry, a timer), which would outlive their frames. So the process ends, as
+/// Go's runtime throws on a broken invariant. (`time::sleep` refuses with a panic
+/// before it arms anything.)
+#[cold]
+#[inline(never)]
+fn refuse_to_park_on_the_worker_stack() -> ! {
+    eprintln!(
+        "goru: fatal error: a goroutine tried to park while running on its worker's stack \
+         (a future polled there waited on goru; run the blocking part in a goroutine)"
+    );
+    std::process::abort();
+}
+
 /// What a goroutine tells its worker when it switches out.
 pub(crate) enum Switch {
     /// Still runnable: put it back in the run queue.
@@ -520,10 +535,9 @@ impl Goroutine {
     /// `worker::Worker::settle`).
     #[inline(always)]
     pub(crate) fn suspend(&self, why: Switch) {
-        assert!(
-            !self.on_worker_stack.get(),
-            "goru: a goroutine tried to park while running on its worker's stack"
-        );
+        if self.on_worker_stack.get() {
+            refuse_to_park_on_the_worker_stack();
+        }
         if std::thread::panicking() {
             self.stay_on_this_thread();
         }

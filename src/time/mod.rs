@@ -55,6 +55,11 @@ pub fn sleep(d: Duration) {
         std::thread::sleep(d);
         return;
     };
+    if g.is_on_worker_stack() {
+        // Refused before the timer is armed: unwinding with it in the heap would leave
+        // the heap pointing at a dead frame (`Goroutine::suspend` aborts instead).
+        panic!("goru: a goroutine tried to park while running on its worker's stack");
+    }
     let rt = g.runtime();
     let deadline = rt
         .now_nanos()
