@@ -215,8 +215,9 @@ impl Builder {
     ///
     /// and, with `GORU_BLOCKING_BACKTRACE=1` in the environment, the backtrace of where
     /// it runs, taken by a `SIGURG` to the worker thread (Go's preemption signal; its
-    /// default action is to ignore it). The backtrace is off by default for now: a
-    /// crash has been seen with it while many runtimes run in one process. Such a goroutine
+    /// default action is to ignore it). The backtrace is off by default for now: the
+    /// unwinder in the signal handler can crash if the signal lands inside a goroutine
+    /// switch (as pprof-rs's does; the GUIDE's CPU profile row). Such a goroutine
     /// stalls the goroutines queued behind it until the monitor hands them to another
     /// worker; wrap the call in [`goru::blocking`](crate::blocking), or use goru's
     /// parking version of it. The default threshold is 100 ms; `None` switches the

@@ -128,9 +128,12 @@ impl BlockingReport {
 }
 
 /// Whether reports take the goroutine's backtrace (`GORU_BLOCKING_BACKTRACE=1`). Off
-/// by default: with signals sent while many runtimes run in one process (the crate's
-/// unit tests), a worker has been seen to crash on a corrupted timer one run in four
-/// or so, and the cause is not found yet. The report itself sends no signal.
+/// by default: the handler's unwinder (libgcc's) can crash if the signal lands inside
+/// a goroutine's stack switch, whose unwind information does not describe the stack
+/// mid-switch; pprof-rs, which unwinds the same way from SIGPROF, was seen to
+/// (`tests/pprof.rs`). The goroutine reported is usually in a blocking call, not
+/// switching, but it may park just as the signal comes. The report itself sends no
+/// signal.
 fn backtraces_wanted() -> bool {
     static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *WANTED.get_or_init(|| std::env::var_os("GORU_BLOCKING_BACKTRACE").is_some_and(|v| v == "1"))
