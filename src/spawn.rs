@@ -139,33 +139,29 @@ impl<T> JoinState<T> {
     }
 
     fn report_orphan(&self, id: u64, payload: &(dyn Any + Send), info: Option<Box<PanicInfo>>) {
+        let message = payload_message(payload);
+        let report = format!(
+            "panic in goroutine {id} (spawned at {}): {message}",
+            self.site
+        );
+        match &info {
+            Some(info) => eprintln!("{report}\n{info}"),
+            None => eprintln!("{report}"),
+        }
         match &self.policy {
             OrphanPolicy::Scope(first) => {
+                // The scope's own panic carries it, place included, as one line.
                 let location = info.as_ref().map_or("", |i| i.location.as_str());
-                let report = format!(
-                    "goroutine {id} (spawned at {}) panicked at {location}: {}",
-                    self.site,
-                    payload_message(payload)
+                let line = format!(
+                    "goroutine {id} (spawned at {}) panicked at {location}: {message}",
+                    self.site
                 );
-                match &info {
-                    Some(info) => eprintln!("{report}\n{info}"),
-                    None => eprintln!("{report}"),
-                }
                 first
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .get_or_insert(report);
+                    .get_or_insert(line);
             }
             OrphanPolicy::FailRuntime => {
-                let report = format!(
-                    "panic in goroutine {id} (spawned at {}): {}",
-                    self.site,
-                    payload_message(payload)
-                );
-                match info {
-                    Some(info) => eprintln!("{report}\n{info}"),
-                    None => eprintln!("{report}"),
-                }
                 if let Some(g) = goroutine::current_ptr() {
                     // SAFETY: the running goroutine and hence its runtime are alive.
                     unsafe { (*g).runtime().record_failure(report) };
