@@ -29,10 +29,21 @@ fn overshoot(total: Duration) -> Duration {
     (total / ROUNDS).saturating_sub(NAP)
 }
 
-fn sleeper_loop(sleep: impl Fn(Duration)) -> Duration {
+/// Sleep `nap` `rounds` times with `sleep`; the time it all took. (Also the
+/// neighbours' loop in `stuck`.)
+pub(super) fn sleeper_loop(rounds: u32, nap: Duration, sleep: impl Fn(Duration)) -> Duration {
     let start = Instant::now();
-    for _ in 0..ROUNDS {
-        sleep(NAP);
+    for _ in 0..rounds {
+        sleep(nap);
+    }
+    start.elapsed()
+}
+
+/// [`sleeper_loop`] as a tokio task.
+pub(super) async fn tokio_sleeper_loop(rounds: u32, nap: Duration) -> Duration {
+    let start = Instant::now();
+    for _ in 0..rounds {
+        tokio::time::sleep(nap).await;
     }
     start.elapsed()
 }
@@ -40,7 +51,7 @@ fn sleeper_loop(sleep: impl Fn(Duration)) -> Duration {
 fn goru(s: &Settings) -> Duration {
     goru_runtime(s).run(|| {
         let handles: Vec<_> = (0..SLEEPERS)
-            .map(|_| goru::go(|| sleeper_loop(goru::time::sleep)))
+            .map(|_| goru::go(|| sleeper_loop(ROUNDS, NAP, goru::time::sleep)))
             .collect();
         overshoot(
             handles
@@ -55,7 +66,9 @@ fn goru(s: &Settings) -> Duration {
 fn may(_: &Settings) -> Duration {
     let handles: Vec<_> = (0..SLEEPERS)
         // SAFETY: see spawn.rs; no thread-locals involved.
-        .map(|_| unsafe { may::coroutine::spawn(|| sleeper_loop(may::coroutine::sleep)) })
+        .map(|_| unsafe {
+            may::coroutine::spawn(|| sleeper_loop(ROUNDS, NAP, may::coroutine::sleep))
+        })
         .collect();
     overshoot(
         handles
@@ -69,15 +82,7 @@ fn may(_: &Settings) -> Duration {
 fn tokio(s: &Settings) -> Duration {
     tokio_runtime(s).block_on(async {
         let handles: Vec<_> = (0..SLEEPERS)
-            .map(|_| {
-                tokio::spawn(async {
-                    let start = Instant::now();
-                    for _ in 0..ROUNDS {
-                        tokio::time::sleep(NAP).await;
-                    }
-                    start.elapsed()
-                })
-            })
+            .map(|_| tokio::spawn(tokio_sleeper_loop(ROUNDS, NAP)))
             .collect();
         let mut slowest = Duration::ZERO;
         for h in handles {
@@ -92,7 +97,7 @@ fn threads(_: &Settings) -> Duration {
         .map(|_| {
             std::thread::Builder::new()
                 .stack_size(64 * 1024)
-                .spawn(|| sleeper_loop(std::thread::sleep))
+                .spawn(|| sleeper_loop(ROUNDS, NAP, std::thread::sleep))
                 .expect("spawn a sleeper thread")
         })
         .collect();

@@ -4,8 +4,9 @@
 //! Pinned goroutines started on the stuck worker cannot move (`goru-pinned`): they
 //! wait out the call. Unpinned ones are moved by the monitor's hand-off.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::sleepers::{sleeper_loop, tokio_sleeper_loop};
 use super::{goru_runtime, tokio_runtime, Workload};
 use crate::Settings;
 
@@ -26,15 +27,7 @@ pub fn workload() -> Workload {
 fn goru(s: &Settings) -> Duration {
     goru_runtime(s).run(|| {
         let neighbours: Vec<_> = (0..NEIGHBOURS)
-            .map(|_| {
-                goru::go(|| {
-                    let start = Instant::now();
-                    for _ in 0..ROUNDS {
-                        goru::time::sleep(NAP);
-                    }
-                    start.elapsed()
-                })
-            })
+            .map(|_| goru::go(|| sleeper_loop(ROUNDS, NAP, goru::time::sleep)))
             .collect();
         // Once every neighbour has started (and, pinned, found its thread).
         goru::time::sleep(2 * NAP);
@@ -48,15 +41,7 @@ fn goru(s: &Settings) -> Duration {
 fn tokio(s: &Settings) -> Duration {
     tokio_runtime(s).block_on(async {
         let neighbours: Vec<_> = (0..NEIGHBOURS)
-            .map(|_| {
-                tokio::spawn(async {
-                    let start = Instant::now();
-                    for _ in 0..ROUNDS {
-                        tokio::time::sleep(NAP).await;
-                    }
-                    start.elapsed()
-                })
-            })
+            .map(|_| tokio::spawn(tokio_sleeper_loop(ROUNDS, NAP)))
             .collect();
         tokio::time::sleep(2 * NAP).await;
         let stuck = tokio::spawn(async { std::thread::sleep(STUCK) });
