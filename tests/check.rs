@@ -16,9 +16,7 @@ use goru::sync::{Mutex, WaitGroup};
 fn find_bug<F: Fn() + Send + Sync + 'static>(cfg: Config, test: F) -> String {
     let err = panic::catch_unwind(AssertUnwindSafe(|| check::explore(cfg, test)))
         .expect_err("the bug was not found");
-    err.downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_else(|| err.downcast_ref::<&str>().unwrap().to_string())
+    common::panic_message(&*err)
 }
 
 /// The seed printed in a report.
@@ -304,10 +302,7 @@ fn every_program_replays_its_schedules_exactly() {
             let cfg = Config::new().seed(11).iterations(iterations);
             match panic::catch_unwind(AssertUnwindSafe(|| check::explore(cfg, test))) {
                 Ok(report) => format!("passed, {} steps", report.steps),
-                Err(err) => err
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .unwrap_or_else(|| err.downcast_ref::<&str>().unwrap().to_string()),
+                Err(err) => common::panic_message(&*err),
             }
         };
         assert_eq!(run(test.clone()), run(test), "{name}: the replay differs");

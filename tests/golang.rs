@@ -423,46 +423,49 @@ fn select_stress(spawn: Spawn) {
     // One selecting sender and one selecting receiver over all four: each channel's
     // case drops out once it has done its N.
     let sender_chans = chans.clone();
+    parties.push(spawn.go(move || select_until_each_did(&sender_chans, N, true, |_| {})));
+    let (receiver_chans, counted) = (chans.clone(), received.clone());
     parties.push(spawn.go(move || {
-        let mut left = [N; 4];
-        while left.iter().any(|&n| n > 0) {
-            let mut sel = chan::Select::new();
-            let mut which = Vec::new();
-            for (k, (tx, _)) in sender_chans.iter().enumerate() {
-                if left[k] > 0 {
-                    sel.send(tx, k);
-                    which.push(k);
-                }
-            }
-            let index = sel.select();
-            sel.send_result::<usize>(index).unwrap();
-            left[which[index]] -= 1;
-        }
-    }));
-    let receiver_chans = chans.clone();
-    let counted = received.clone();
-    parties.push(spawn.go(move || {
-        let mut left = [N; 4];
-        while left.iter().any(|&n| n > 0) {
-            let mut sel = chan::Select::new();
-            let mut which = Vec::new();
-            for (k, (_, rx)) in receiver_chans.iter().enumerate() {
-                if left[k] > 0 {
-                    sel.recv(rx);
-                    which.push(k);
-                }
-            }
-            let index = sel.select();
-            sel.recv_result::<usize>(index).unwrap();
-            let k = which[index];
-            left[k] -= 1;
+        select_until_each_did(&receiver_chans, N, false, |k| {
             counted.lock().unwrap()[k] += 1;
-        }
+        })
     }));
     parties.into_iter().for_each(Joiner::join);
     assert_eq!(*received.lock().unwrap(), vec![2 * N; 4], "({spawn:?})");
     for (_, rx) in chans.iter() {
         assert!(rx.try_recv().is_err(), "a value was left behind");
+    }
+}
+
+/// Select over the channels with operations left, until each has done `n`: sends (of
+/// the channel's index) or receives. `done(k)` follows each on channel `k`.
+fn select_until_each_did(
+    chans: &[(Sender<usize>, Receiver<usize>)],
+    n: usize,
+    send: bool,
+    mut done: impl FnMut(usize),
+) {
+    let mut left = vec![n; chans.len()];
+    while left.iter().any(|&l| l > 0) {
+        let mut sel = chan::Select::new();
+        let mut which = Vec::new();
+        for (k, (tx, rx)) in chans.iter().enumerate().filter(|&(k, _)| left[k] > 0) {
+            if send {
+                sel.send(tx, k);
+            } else {
+                sel.recv(rx);
+            }
+            which.push(k);
+        }
+        let index = sel.select();
+        if send {
+            sel.send_result::<usize>(index).unwrap();
+        } else {
+            sel.recv_result::<usize>(index).unwrap();
+        }
+        let k = which[index];
+        left[k] -= 1;
+        done(k);
     }
 }
 

@@ -111,7 +111,7 @@ fn scope_waits_for_unjoined_goroutines_and_reports_their_panic() {
         10,
         "scope returned only after all finished"
     );
-    let msg = panic_message(outcome.unwrap_err());
+    let msg = common::panic_message(&*outcome.unwrap_err());
     // The goroutine's own message and place come with it, as std's scope has its hook
     // print them.
     assert!(
@@ -409,7 +409,7 @@ fn sleep_outside_a_runtime_blocks_the_thread() {
 fn join_returns_the_panic_payload() {
     let msg = runtime(2).run(|| {
         let h = goru::go(|| -> u32 { panic!("payload {}", 7) });
-        panic_message(h.join().unwrap_err())
+        common::panic_message(&*h.join().unwrap_err())
     });
     assert_eq!(msg, "payload 7");
 }
@@ -424,7 +424,7 @@ fn a_detached_goroutines_panic_makes_run_panic_with_id_and_spawn_site() {
             }
         })
     });
-    let msg = panic_message(outcome.unwrap_err());
+    let msg = common::panic_message(&*outcome.unwrap_err());
     assert!(
         msg.starts_with("panic in goroutine 2 (spawned at tests/runtime.rs:"),
         "{msg}"
@@ -446,13 +446,13 @@ fn dropping_a_handle_after_the_panic_also_reports_it() {
             }
         })
     });
-    assert!(panic_message(outcome.unwrap_err()).contains("late drop"));
+    assert!(common::panic_message(&*outcome.unwrap_err()).contains("late drop"));
 }
 
 #[test]
 fn a_panic_in_main_propagates_out_of_run() {
     let outcome = std::panic::catch_unwind(|| runtime(2).run(|| panic!("main failed")));
-    assert_eq!(panic_message(outcome.unwrap_err()), "main failed");
+    assert_eq!(common::panic_message(&*outcome.unwrap_err()), "main failed");
 }
 
 #[test]
@@ -482,7 +482,7 @@ fn main_returning_abandons_the_rest() {
 #[test]
 fn go_outside_a_runtime_panics_naming_goru_run() {
     let outcome = std::panic::catch_unwind(|| goru::go(|| 1));
-    let msg = panic_message(outcome.unwrap_err());
+    let msg = common::panic_message(&*outcome.unwrap_err());
     assert!(msg.contains("goru::run"), "{msg}");
 }
 
@@ -614,14 +614,4 @@ fn the_test_macro_without_arguments() -> Result<(), String> {
     goru::go(|| ())
         .join()
         .map_err(|_| "join failed".to_string())
-}
-
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string payload>".into()
-    }
 }

@@ -1,5 +1,7 @@
 //! sync: Mutex, RwLock, WaitGroup, Once, Cond, Semaphore, ErrGroup.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -286,15 +288,6 @@ fn waitgroup_is_reusable_and_panics_below_zero() {
     });
 }
 
-/// The message of a caught panic.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or(payload.downcast_ref::<&str>().copied())
-        .expect("a panic with a message")
-}
-
 #[test]
 fn waitgroup_never_wraps_and_its_waiters_still_wake() {
     runtime(2).run(|| {
@@ -304,7 +297,7 @@ fn waitgroup_never_wraps_and_its_waiters_still_wake() {
         // second one to 0 without waking anybody.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.add(usize::MAX)));
         let payload = outcome.unwrap_err();
-        let message = panic_message(&*payload);
+        let message = common::panic_message(&*payload);
         assert!(
             message.starts_with("sync: WaitGroup counter overflow") && message.contains("done()"),
             "{message}"

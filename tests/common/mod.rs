@@ -58,6 +58,17 @@ pub fn process_cpu_time() -> std::time::Duration {
     std::time::Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
 }
 
+/// The message of a caught panic (a `String` or `&str` payload).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string payload>".into()
+    }
+}
+
 /// Run `main` on `rt` expecting a deadlock report; returns the report and how long it
 /// took (asserted under 5 s).
 pub fn deadlock_report(
@@ -69,11 +80,7 @@ pub fn deadlock_report(
     let err = catch_unwind(AssertUnwindSafe(|| rt.run(main)))
         .expect_err("run should report the deadlock");
     let elapsed = start.elapsed();
-    let report = err
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap();
+    let report = panic_message(&*err);
     assert!(
         report.starts_with("all goroutines are asleep - deadlock!"),
         "{report}"
