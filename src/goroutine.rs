@@ -27,7 +27,9 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    compiler_fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
 use std::sync::{Arc, Mutex};
 
 use corosensei::{Coroutine, Yielder};
@@ -141,6 +143,14 @@ pub(crate) struct Goroutine {
     /// Whether its code is running on its worker's stack (`on_worker_stack`), where it
     /// must not switch away (owner only).
     on_worker_stack: Cell<bool>,
+    /// Set from just before a switch between its stack and its worker's until just
+    /// after that switch lands (`begin_switch`, `end_switch`). In between, the stack
+    /// pointer and the unwind information of the running frame disagree, and an
+    /// unwinder started by a signal there walks garbage: `diag::thread_backtrace`
+    /// asks first. Written by the thread running it, read by a signal handler on that
+    /// same thread (through the current-goroutine pointer): relaxed, with compiler
+    /// fences.
+    switching: AtomicBool,
     /// Its stack's usable range, once it has one: set by its worker before the first
     /// resume, never changed after; read by the overflow handler and the dump.
     pub(crate) stack_range: StackRange,
@@ -242,6 +252,7 @@ impl GoRef {
             body: UnsafeCell::new(Body::Pending(body)),
             yielder: Cell::new(std::ptr::null()),
             on_worker_stack: Cell::new(false),
+            switching: AtomicBool::new(false),
             stack_range: StackRange::default(),
             registry_slot: AtomicU64::new(u64::MAX),
             panic_info: Mutex::new(None),
@@ -517,12 +528,15 @@ impl Goroutine {
         }
         self.on_worker_stack.set(true);
         let _back = Back(&self.on_worker_stack);
-        // SAFETY: the yielder is valid while the body runs, and we are on the body's
-        // stack (the flag was clear and the caller is this goroutine). `f` cannot
+        self.begin_switch();
+        // SAFETY: the yielder pointer is valid while the body runs, and we are on the
+        // body's stack (the flag was clear and the caller is this goroutine). `f` cannot
         // switch (suspend refuses while the flag is set), so the worker's frames above
         // the borrowed region stay suspended and untouched until `f` returns; a panic
         // in `f` is carried back to this stack by corosensei.
-        unsafe { (*y).on_parent_stack(f) }
+        let result = unsafe { (*y).on_parent_stack(|| self.in_switched_frame(f)) };
+        self.end_switch();
+        result
     }
 
     /// Whether it runs on its worker's stack now (see `on_worker_stack`). Owner only.
@@ -545,11 +559,53 @@ impl Goroutine {
         debug_assert!(!y.is_null());
         #[cfg(feature = "tracing")]
         self.spans.suspend();
+        self.begin_switch();
         // SAFETY: the yielder pointer was set when the body started and stays valid
         // until it returns; we are running on that body's stack (caller contract).
         unsafe { (*y).suspend(why) };
+        self.end_switch();
         #[cfg(feature = "tracing")]
         self.spans.resume();
+    }
+
+    /// A switch between its stack and its worker's starts now, on this thread (see
+    /// `switching`). Called by whoever switches: its worker before a resume, the
+    /// goroutine before it suspends.
+    #[inline(always)]
+    pub(crate) fn begin_switch(&self) {
+        compiler_fence(Ordering::SeqCst);
+        self.switching.store(true, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+    }
+
+    /// The switch has landed (see `begin_switch`).
+    #[inline(always)]
+    pub(crate) fn end_switch(&self) {
+        compiler_fence(Ordering::SeqCst);
+        self.switching.store(false, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+    }
+
+    /// Whether a switch is under way (see `switching`); for a signal handler on the
+    /// thread running it.
+    pub(crate) fn is_switching(&self) -> bool {
+        self.switching.load(Ordering::Relaxed)
+    }
+
+    /// Run `f` as the first frame on the far side of a switch (its body, or what it
+    /// runs on its worker's stack): the switch that came here has landed, and the one
+    /// that goes back starts once `f` returns or unwinds.
+    #[inline(always)]
+    pub(crate) fn in_switched_frame<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct SwitchBack<'a>(&'a Goroutine);
+        impl Drop for SwitchBack<'_> {
+            fn drop(&mut self) {
+                self.0.begin_switch();
+            }
+        }
+        self.end_switch();
+        let _back = SwitchBack(self);
+        f()
     }
 
     /// Run the goroutine's body `f`, on its own stack, the first time it resumes: with

@@ -4,6 +4,7 @@ use std::io;
 use std::panic::{self, Location};
 use std::time::Duration;
 
+use crate::diag::blocking_report::ReportSettings;
 use crate::goroutine;
 use crate::sched::{Config, Shared};
 use crate::spawn::install_panic_hook;
@@ -32,7 +33,7 @@ pub struct Runtime {
     stack_size: usize,
     deadlock_detection: bool,
     pin_goroutines: bool,
-    blocking_report: Option<Duration>,
+    blocking_report: Option<ReportSettings>,
 }
 
 /// Configures a [`Runtime`].
@@ -213,11 +214,10 @@ impl Builder {
     ///         at src/x.rs:12
     /// ```
     ///
-    /// and, with `GORU_BLOCKING_BACKTRACE=1` in the environment, the backtrace of where
-    /// it runs, taken by a `SIGURG` to the worker thread (Go's preemption signal; its
-    /// default action is to ignore it). The backtrace is off by default for now: the
-    /// unwinder in the signal handler can crash if the signal lands inside a goroutine
-    /// switch (as pprof-rs's does; the GUIDE's CPU profile row). Such a goroutine
+    /// with the backtrace of where it runs, taken by a `SIGURG` to the worker thread
+    /// (Go's preemption signal; its default action is to ignore it). The signal
+    /// handler does not walk a stack that is switching (`GORU_BLOCKING_BACKTRACE=0`
+    /// leaves the backtrace out and sends no signal). Such a goroutine
     /// stalls the goroutines queued behind it until the monitor hands them to another
     /// worker; wrap the call in [`goru::blocking`](crate::blocking), or use goru's
     /// parking version of it. The default threshold is 100 ms; `None` switches the
@@ -296,7 +296,13 @@ impl Builder {
                 Some(on) => on,
                 None => env_switch("GORU_PIN_GOROUTINES", DEFAULT_PIN_GOROUTINES)?,
             },
-            blocking_report: self.blocking_report,
+            blocking_report: match self.blocking_report {
+                Some(threshold) => Some(ReportSettings {
+                    threshold,
+                    backtrace: env_switch("GORU_BLOCKING_BACKTRACE", true)?,
+                }),
+                None => None,
+            },
         })
     }
 }

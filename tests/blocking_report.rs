@@ -1,9 +1,8 @@
 //! The blocking-call report (`Builder::blocking_report`): a goroutine that holds its
-//! worker without parking is named once on stderr, with its backtrace when
-//! `GORU_BLOCKING_BACKTRACE=1`; goroutines that park are never named. Each case runs
-//! in a child process whose stderr is read, one test per process: a SIGURG capture
-//! while many runtimes run in one process has crashed a worker (see
-//! `diag::blocking_report::backtraces_wanted`), so no test takes one there.
+//! worker without parking is named once on stderr, with its backtrace unless
+//! `GORU_BLOCKING_BACKTRACE=0`; goroutines that park are never named. Each case runs
+//! in a child process whose stderr is read, one test per process. (A capture that
+//! lands in a stack switch is tested in `diag::thread_backtrace`.)
 
 mod common;
 
@@ -17,10 +16,10 @@ fn reports(stderr: &str) -> Vec<&str> {
     stderr.lines().filter(|l| l.contains(REPORT)).collect()
 }
 
-/// Run the test `name` in a child, backtraces on, and return its stderr, asserting
-/// it passed.
+/// Run the test `name` in a child, with the default settings, and return its stderr,
+/// asserting it passed.
 fn child_stderr(name: &str) -> String {
-    let out = common::run_in_child(name, &[("GORU_BLOCKING_BACKTRACE", "1")]);
+    let out = common::run_in_child(name, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
     stderr
@@ -155,17 +154,17 @@ fn a_long_computation_is_reported_too() {
 }
 
 #[test]
-fn without_the_variable_the_report_names_the_goroutine_and_sends_no_signal() {
+fn with_backtraces_off_the_report_still_names_the_goroutine() {
     if !common::is_child() {
         let out = common::run_in_child(
-            "without_the_variable_the_report_names_the_goroutine_and_sends_no_signal",
-            &[],
+            "with_backtraces_off_the_report_still_names_the_goroutine",
+            &[("GORU_BLOCKING_BACKTRACE", "0")],
         );
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "{stderr}");
         assert_eq!(reports(&stderr).len(), 1, "{stderr}");
         assert!(
-            stderr.contains("(GORU_BLOCKING_BACKTRACE=1 adds its backtrace)"),
+            stderr.contains("(GORU_BLOCKING_BACKTRACE=0 left out its backtrace)"),
             "{stderr}"
         );
         assert!(
@@ -180,4 +179,24 @@ fn without_the_variable_the_report_names_the_goroutine_and_sends_no_signal() {
             .join()
             .unwrap();
     });
+}
+
+#[test]
+fn a_bad_backtrace_setting_is_refused_when_the_runtime_is_built() {
+    if !common::is_child() {
+        common::run_passing_child(
+            "a_bad_backtrace_setting_is_refused_when_the_runtime_is_built",
+            &[("GORU_BLOCKING_BACKTRACE", "yes")],
+        );
+        return;
+    }
+    let err = Runtime::builder().build().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(
+        err.to_string()
+            .contains("GORU_BLOCKING_BACKTRACE must be 1 or 0, not \"yes\""),
+        "{err}"
+    );
+    // Without a report there is no backtrace to take, and nothing to refuse.
+    assert!(Runtime::builder().blocking_report(None).build().is_ok());
 }

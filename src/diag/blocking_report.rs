@@ -11,34 +11,43 @@
 //! ```
 //!
 //! The monitor sees it: a worker whose resume counter has not moved while it runs the
-//! same goroutine. With `GORU_BLOCKING_BACKTRACE=1` (see `backtraces_wanted`) the
-//! backtrace comes from the worker's thread itself, interrupted by
+//! same goroutine. The backtrace comes from the worker's thread itself, interrupted by
 //! a signal (`thread_backtrace`); it is kept only if the goroutine was still in that
-//! same resume once the frames were taken.
+//! same resume once the frames were taken. `GORU_BLOCKING_BACKTRACE=0` leaves it out
+//! (`ReportSettings::backtrace`).
 
 use std::collections::HashSet;
 use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::thread_backtrace;
+use super::thread_backtrace::{self, NoFrames};
 use crate::sched::worker::WorkerSlot;
 use crate::sched::Shared;
 
 /// Goroutines remembered as reported before the dead ones are forgotten.
 const PRUNE_AT: usize = 4096;
 
+/// What the report does, fixed when the runtime is built.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReportSettings {
+    /// Report goroutines holding a worker this long (`Builder::blocking_report`).
+    pub(crate) threshold: Duration,
+    /// Take the goroutine's backtrace (`GORU_BLOCKING_BACKTRACE`, on unless `0`).
+    pub(crate) backtrace: bool,
+}
+
 /// The monitor's state for the report.
 pub(crate) struct BlockingReport {
-    threshold: Option<Duration>,
+    settings: Option<ReportSettings>,
     /// Goroutines already reported (each is reported once in its life).
     reported: HashSet<u64>,
 }
 
 impl BlockingReport {
-    pub(crate) fn new(threshold: Option<Duration>) -> BlockingReport {
+    pub(crate) fn new(settings: Option<ReportSettings>) -> BlockingReport {
         BlockingReport {
-            threshold,
+            settings,
             reported: HashSet::new(),
         }
     }
@@ -53,10 +62,10 @@ impl BlockingReport {
         resumes: u64,
         held: Duration,
     ) {
-        match self.threshold {
-            Some(threshold) if held >= threshold => {}
+        let backtrace = match self.settings {
+            Some(settings) if held >= settings.threshold => settings.backtrace,
             _ => return,
-        }
+        };
         if !self.reported.insert(id) {
             return;
         }
@@ -67,8 +76,8 @@ impl BlockingReport {
             });
             self.reported.retain(|id| live.contains(id));
         }
-        let frames = if backtraces_wanted() {
-            thread_backtrace::capture(&slot.thread)
+        let frames = if backtrace {
+            Some(thread_backtrace::capture(&slot.thread))
         } else {
             None
         };
@@ -90,10 +99,14 @@ impl BlockingReport {
             held.as_millis()
         );
         let frames = match frames {
-            Some(frames) if still_there => Ok(frames),
-            Some(_) => Err("    (it switched out before its backtrace was taken)\n"),
-            None if backtraces_wanted() => Err("    (its thread did not answer for a backtrace)\n"),
-            None => Err("    (GORU_BLOCKING_BACKTRACE=1 adds its backtrace)\n"),
+            Some(Ok(frames)) if still_there => Ok(frames),
+            Some(Ok(_) | Err(NoFrames::MidSwitch)) => {
+                Err("    (it switched out before its backtrace was taken)\n")
+            }
+            Some(Err(NoFrames::NoAnswer)) => {
+                Err("    (its thread did not answer for a backtrace)\n")
+            }
+            None => Err("    (GORU_BLOCKING_BACKTRACE=0 left out its backtrace)\n"),
         };
         // Symbolizing reads the binary's debug info, the first time for a second or
         // more: a thread of its own does it, so the monitor goes on with its rounds.
@@ -125,18 +138,6 @@ impl BlockingReport {
             Err(_) => write(), // no thread to spare: on the monitor, then
         }
     }
-}
-
-/// Whether reports take the goroutine's backtrace (`GORU_BLOCKING_BACKTRACE=1`). Off
-/// by default: the handler's unwinder (libgcc's) can crash if the signal lands inside
-/// a goroutine's stack switch, whose unwind information does not describe the stack
-/// mid-switch; pprof-rs, which unwinds the same way from SIGPROF, was seen to
-/// (`tests/pprof.rs`). The goroutine reported is usually in a blocking call, not
-/// switching, but it may park just as the signal comes. The report itself sends no
-/// signal.
-fn backtraces_wanted() -> bool {
-    static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *WANTED.get_or_init(|| std::env::var_os("GORU_BLOCKING_BACKTRACE").is_some_and(|v| v == "1"))
 }
 
 /// How long a runtime's shutdown waits for its reports to be written.

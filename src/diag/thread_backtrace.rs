@@ -16,7 +16,7 @@
 //! written nor written after the monitor left. A `SIGURG` that finds no request for its
 //! thread goes to the handler installed before ours.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,9 @@ static STATE: AtomicU8 = AtomicU8::new(IDLE);
 /// The `pthread_t` asked, valid while `STATE` is `ASKED`.
 static TARGET: AtomicU64 = AtomicU64::new(0);
 static DEPTH: AtomicUsize = AtomicUsize::new(0);
+/// The signal came during a stack switch: no frames were taken
+/// (`Goroutine::is_switching`).
+static MID_SWITCH: AtomicBool = AtomicBool::new(false);
 static FRAMES: [AtomicUsize; MAX_FRAMES] = [const { AtomicUsize::new(0) }; MAX_FRAMES];
 
 static mut PREVIOUS: std::mem::MaybeUninit<libc::sigaction> = std::mem::MaybeUninit::uninit();
@@ -78,6 +81,16 @@ fn take_or_pass_on(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mu
             .compare_exchange(ASKED, TAKING, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     {
+        let running = crate::sched::context::current_goroutine();
+        // SAFETY: the goroutine this thread is resuming stays alive while it resumes
+        // it (its worker holds a reference), and the handler runs inside that resume.
+        if !running.is_null() && unsafe { (*running).is_switching() } {
+            // Mid-switch, the unwind information does not describe the stack: walking
+            // it can crash. The goroutine is switching out anyway.
+            MID_SWITCH.store(true, Ordering::Relaxed);
+            STATE.store(TAKEN, Ordering::Release);
+            return;
+        }
         let mut depth = 0;
         // SAFETY: the unwinder is called from a signal handler. It allocates nothing
         // and, with glibc's `_dl_find_object` (2.35 and later, used by libgcc 12 and
@@ -126,13 +139,23 @@ impl ThreadHandle {
     }
 }
 
+/// Why [`capture`] brought no frames back.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NoFrames {
+    /// The thread did not answer in time, or is gone.
+    NoAnswer,
+    /// The signal came while the thread switched stacks, where it is not safe to walk.
+    MidSwitch,
+}
+
 /// The return addresses of `thread`'s stack as it runs now, innermost first (our
-/// handler's own frames included), or None when it did not answer in time or is gone.
-pub(crate) fn capture(thread: &ThreadHandle) -> Option<Vec<usize>> {
+/// handler's own frames included).
+pub(crate) fn capture(thread: &ThreadHandle) -> Result<Vec<usize>, NoFrames> {
     let _one_at_a_time = REQUEST.lock().unwrap_or_else(|e| e.into_inner());
     {
         let handle = thread.0.lock().unwrap_or_else(|e| e.into_inner());
-        let target = (*handle)?;
+        let target = (*handle).ok_or(NoFrames::NoAnswer)?;
+        MID_SWITCH.store(false, Ordering::Relaxed);
         TARGET.store(target, Ordering::Release);
         STATE.store(ASKED, Ordering::Release);
         // SAFETY: `target` is a live thread: it clears the handle, under this lock,
@@ -140,7 +163,7 @@ pub(crate) fn capture(thread: &ThreadHandle) -> Option<Vec<usize>> {
         let sent = unsafe { libc::pthread_kill(target as libc::pthread_t, libc::SIGURG) };
         if sent != 0 {
             STATE.store(IDLE, Ordering::Release);
-            return None;
+            return Err(NoFrames::NoAnswer);
         }
     }
     let deadline = Instant::now() + ANSWER_WAIT;
@@ -150,17 +173,21 @@ pub(crate) fn capture(thread: &ThreadHandle) -> Option<Vec<usize>> {
                 .compare_exchange(ASKED, IDLE, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
         {
-            return None; // signal blocked there, or the thread is stopped
+            return Err(NoFrames::NoAnswer); // signal blocked there, or thread stopped
         }
         std::thread::sleep(Duration::from_micros(200));
     }
-    let depth = DEPTH.load(Ordering::Relaxed);
-    let frames = FRAMES[..depth]
-        .iter()
-        .map(|f| f.load(Ordering::Relaxed))
-        .collect();
+    let answer = if MID_SWITCH.load(Ordering::Relaxed) {
+        Err(NoFrames::MidSwitch)
+    } else {
+        let depth = DEPTH.load(Ordering::Relaxed);
+        Ok(FRAMES[..depth]
+            .iter()
+            .map(|f| f.load(Ordering::Relaxed))
+            .collect())
+    };
     STATE.store(IDLE, Ordering::Release);
-    Some(frames)
+    answer
 }
 
 /// `ips` from [`capture`] as report lines, from the interrupted frame (past the
@@ -173,4 +200,71 @@ pub(crate) fn format_goroutine_frames(ips: &[usize]) -> String {
             || name.contains("restore_rt")
             || name == "<unknown>"
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sched::context;
+
+    /// A worker switching goroutines as fast as it can is asked for its backtrace
+    /// thousands of times: some signals land inside a stack switch, where the unwinder
+    /// must not walk (it crashed there before the handler learned to check).
+    #[test]
+    fn backtraces_taken_mid_switch_never_crash() {
+        const CAPTURES: usize = 5_000;
+        let rt = crate::Runtime::builder()
+            .workers(1)
+            .blocking_report(None)
+            .build()
+            .unwrap();
+        rt.run(|| {
+            let slot = context::current_worker().1 as usize;
+            let (stop_tx, stop_rx) = crate::chan::bounded::<()>(1);
+            let (ping_tx, ping_rx) = crate::chan::bounded::<u64>(0);
+            let (pong_tx, pong_rx) = crate::chan::bounded::<u64>(0);
+            let echo = crate::go(move || {
+                for v in ping_rx {
+                    if pong_tx.send(v).is_err() {
+                        break;
+                    }
+                }
+            });
+            let (done_tx, done_rx) = crate::chan::bounded::<(usize, usize)>(1);
+            let asker = std::thread::spawn(move || {
+                // SAFETY: the slot lives as long as the runtime, which waits for
+                // `done_rx` below before it returns.
+                let slot = unsafe { &*(slot as *const crate::sched::worker::WorkerSlot) };
+                let (mut frames, mut mid_switch) = (0, 0);
+                for _ in 0..CAPTURES {
+                    match capture(&slot.thread) {
+                        Ok(ips) => frames += usize::from(!ips.is_empty()),
+                        Err(NoFrames::MidSwitch) => mid_switch += 1,
+                        Err(NoFrames::NoAnswer) => panic!("the worker did not answer"),
+                    }
+                }
+                done_tx.send((frames, mid_switch)).unwrap();
+            });
+            let pinger = crate::go(move || {
+                let mut n = 0;
+                loop {
+                    crate::select! {
+                        recv(stop_rx) -> _ => break,
+                        send(ping_tx, n) -> _ => {}
+                    }
+                    n = pong_rx.recv().unwrap() + 1;
+                }
+                n
+            });
+            let (frames, mid_switch) = done_rx.recv().unwrap();
+            stop_tx.send(()).unwrap();
+            let rounds = pinger.join().unwrap();
+            echo.join().unwrap();
+            asker.join().unwrap();
+            assert!(rounds > 1_000, "only {rounds} ping-pong rounds ran");
+            assert_eq!(frames + mid_switch, CAPTURES);
+            assert!(frames > CAPTURES / 2, "{frames} of {CAPTURES} had frames");
+            eprintln!("{mid_switch} of {CAPTURES} signals came mid-switch");
+        });
+    }
 }

@@ -51,6 +51,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle as ThreadHandle;
 use std::time::{Duration, Instant};
 
+use crate::diag::blocking_report::ReportSettings;
 use crate::diag::span::{SpawnSpan, INHERIT_SPAN};
 use crate::diag::trace;
 use crate::goroutine::GoRef;
@@ -80,8 +81,8 @@ pub(crate) struct Config {
     pub(crate) deadlock_detection: bool,
     /// Pin every goroutine to the thread it first runs on (`Builder::pin_goroutines`).
     pub(crate) pin_goroutines: bool,
-    /// Report goroutines holding a worker this long (`Builder::blocking_report`).
-    pub(crate) blocking_report: Option<std::time::Duration>,
+    /// Report goroutines holding a worker too long (`Builder::blocking_report`).
+    pub(crate) blocking_report: Option<ReportSettings>,
     /// Run deterministically on the caller's thread (`goru::check`), not on workers.
     pub(crate) driver: Option<driver::Driver>,
 }
@@ -96,8 +97,8 @@ pub(crate) struct Shared {
     pub(crate) deadlock_detection: bool,
     /// Whether `go` pins what it spawns (`Builder::pin_goroutines`).
     pub(crate) pin_goroutines: bool,
-    /// The monitor's blocking-call report threshold (`diag::blocking_report`).
-    pub(crate) blocking_report: Option<std::time::Duration>,
+    /// What the monitor's blocking-call report does (`diag::blocking_report`).
+    pub(crate) blocking_report: Option<ReportSettings>,
     /// Set for a deterministic runtime: it owns the runnable list and the clock.
     pub(crate) driver: Option<driver::Driver>,
     /// `workers` regular slots followed by `MAX_SPARES` spare slots.

@@ -673,15 +673,21 @@ impl<'a> Worker<'a> {
                     // SAFETY: the goroutine outlives its body: the worker resuming it holds
                     // a reference for the whole resume.
                     let g = unsafe { &*(gptr as *const Goroutine) };
-                    g.set_yielder(y);
-                    g.run_body(|| f.run());
+                    g.in_switched_frame(|| {
+                        g.set_yielder(y);
+                        g.run_body(|| f.run());
+                    });
                 },
             ));
         }
         let Body::Running(co) = body else {
             unreachable!("a finished goroutine was scheduled")
         };
+        // Marked for a signal handler that would unwind (the goroutine ends the mark
+        // once it lands, and begins it again before it switches back).
+        g.begin_switch();
         let result = co.resume(());
+        g.end_switch();
         match result {
             CoroutineResult::Yield(why) => Some(why),
             CoroutineResult::Return(()) => None,
