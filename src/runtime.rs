@@ -467,6 +467,7 @@ pub fn labels() -> Vec<(String, String)> {
 }
 
 pub use crate::diag::metrics::{LatencyHistogram, Metrics, WorkerMetrics};
+pub use crate::diag::profiler_signal::{guard_cpu_profiler, mid_switch_samples_dropped};
 
 /// A snapshot of the current runtime's counters: goroutines by state and wait reason,
 /// spawns, steals, timers, socket waiters, the blocking pool, committed stack memory,

@@ -24,6 +24,7 @@ mod frames;
 pub(crate) mod labels;
 pub(crate) mod metrics;
 mod profile;
+pub(crate) mod profiler_signal;
 mod sigquit;
 pub(crate) mod span;
 mod svg;

@@ -133,6 +133,15 @@ impl ThreadHandle {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(me);
     }
 
+    /// Send `signum` to the thread, if it still lives (for tests of signal handlers).
+    #[cfg(test)]
+    pub(crate) fn signal(&self, signum: libc::c_int) -> bool {
+        let handle = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: a thread named here is alive: it clears the handle, under this lock,
+        // before it exits.
+        handle.is_some_and(|t| unsafe { libc::pthread_kill(t as libc::pthread_t, signum) } == 0)
+    }
+
     /// Called by the thread itself before it exits.
     pub(crate) fn clear(&self) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
