@@ -94,6 +94,7 @@ mod diag;
 pub mod fs;
 mod future;
 mod goroutine;
+mod loom;
 /// I/O on any pollable descriptor ([`io::PollFd`](crate::io::PollFd)).
 pub mod io {
     pub use crate::pollfd::PollFd;

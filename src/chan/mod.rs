@@ -22,6 +22,7 @@
 //! goroutine runs next on the sender's worker. See `core` for the invariants and
 //! `waiter` for how blocked operations are completed exactly once.
 
+mod claim;
 mod core;
 mod error;
 mod future;

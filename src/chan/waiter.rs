@@ -40,21 +40,15 @@
 use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use super::claim::{self, ClaimWord, Seen};
 use crate::goroutine::Goroutine;
 use crate::park::{self, RawUnparker, WaitReason};
 
-const WAITING: usize = 0;
-const ABORTED: usize = 1;
-const CLAIMED: usize = 2;
-/// `DONE_BASE + 2 * case + closed`.
-const DONE_BASE: usize = 4;
-
 /// One waiting operation or select.
 pub(crate) struct Selection {
-    state: AtomicUsize,
+    state: ClaimWord,
     /// The waiter, uncounted. The claimant takes it (the claim gives it exclusive use
     /// of the record until `DONE`) and unparks it *before* publishing `DONE`: until
     /// then the waiter cannot return, so a goroutine named here cannot finish.
@@ -89,7 +83,7 @@ impl Completion {
                 waiter.unpark();
             }
             // Nothing touches the record after this store.
-            sel.state.store(done, Ordering::Release);
+            sel.state.publish(done);
         }
     }
 }
@@ -112,9 +106,9 @@ impl Selection {
             RawUnparker::Thread(_) | RawUnparker::Waker(_) => std::ptr::null(),
         };
         Selection {
-            state: AtomicUsize::new(WAITING),
+            state: ClaimWord::new(),
             waiter: UnsafeCell::new(Some(waiter)),
-            outcome: Cell::new(WAITING),
+            outcome: Cell::new(0),
             me,
             claims_under_one_lock: false,
         }
@@ -134,17 +128,7 @@ impl Selection {
     /// Counterpart, under the lock of a channel holding an entry of this selection.
     #[inline]
     pub(crate) fn try_claim(&self) -> bool {
-        if self.claims_under_one_lock {
-            // Serialized by the lock we hold; the waiter only reads the state.
-            if self.state.load(Ordering::Relaxed) != WAITING {
-                return false;
-            }
-            self.state.store(CLAIMED, Ordering::Relaxed);
-            return true;
-        }
-        self.state
-            .compare_exchange(WAITING, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+        self.state.try_claim(self.claims_under_one_lock)
     }
 
     /// Counterpart, after a successful claim and after moving the value: the
@@ -155,7 +139,7 @@ impl Selection {
     /// succeeded.
     #[inline]
     pub(crate) fn complete(&self, case: usize, closed: bool) -> Completion {
-        self.outcome.set(DONE_BASE + 2 * case + closed as usize);
+        self.outcome.set(claim::done(case, closed));
         Completion(NonNull::from(self))
     }
 
@@ -165,9 +149,9 @@ impl Selection {
     /// waiter aborts it: claims always take the compare-exchange.
     pub(crate) fn for_waker(waker: std::task::Waker) -> Selection {
         Selection {
-            state: AtomicUsize::new(WAITING),
+            state: ClaimWord::new(),
             waiter: UnsafeCell::new(Some(RawUnparker::Waker(waker))),
-            outcome: Cell::new(WAITING),
+            outcome: Cell::new(0),
             me: std::ptr::null(),
             claims_under_one_lock: false,
         }
@@ -178,14 +162,12 @@ impl Selection {
     pub(crate) fn try_outcome(&self) -> Option<Outcome> {
         let mut spins = 0u32;
         loop {
-            let s = self.state.load(Ordering::Acquire);
-            if s >= DONE_BASE {
-                return Some(decode(s));
+            match self.state.peek() {
+                Seen::Done { case, closed } => return Some(Outcome::Done { case, closed }),
+                Seen::Waiting | Seen::Aborted => return None,
+                // The claimant is between its unlock and its DONE store.
+                Seen::Claimed => {}
             }
-            if s == WAITING || s == ABORTED {
-                return None;
-            }
-            // CLAIMED: the claimant is between its unlock and its DONE store.
             spins += 1;
             if spins < 64 {
                 std::hint::spin_loop();
@@ -199,9 +181,7 @@ impl Selection {
     /// Waiter: give up a wait nobody has claimed; false if a counterpart claimed it
     /// first (then [`try_outcome`](Self::try_outcome) soon tells how it ended).
     pub(crate) fn abort(&self) -> bool {
-        self.state
-            .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+        self.state.abort()
     }
 
     /// Waiter: wait until completed, or until `deadline` (then abort if still waiting).
@@ -215,11 +195,11 @@ impl Selection {
     ) -> Outcome {
         let mut spins = 0u32;
         loop {
-            let s = self.state.load(Ordering::Acquire);
-            if s >= DONE_BASE {
-                return decode(s);
+            let seen = self.state.peek();
+            if let Seen::Done { case, closed } = seen {
+                return Outcome::Done { case, closed };
             }
-            if s == CLAIMED {
+            if seen == Seen::Claimed {
                 // A counterpart is moving the value and waking us right now: brief.
                 spins += 1;
                 if spins < 64 {
@@ -243,14 +223,6 @@ impl Selection {
                 None => unsafe { (*self.me).park_seen(reason, &unseen) },
             }
         }
-    }
-}
-
-fn decode(done: usize) -> Outcome {
-    let n = done - DONE_BASE;
-    Outcome::Done {
-        case: n / 2,
-        closed: n % 2 == 1,
     }
 }
 

@@ -11,13 +11,20 @@
 //!   meanwhile, so the owner cannot have overwritten those slots (it only writes at
 //!   positions at least `CAP` away from `head`); if it fails, what it read is discarded.
 //!   Slots are `AtomicPtr`s so that such a discarded read is not a data race.
-
-use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+//!
+//! Model-checked with loom (`models/tests/run_queue.rs`, which includes this file with
+//! a small capacity and a stub goroutine): it uses nothing but `crate::loom`'s atomics
+//! and `GoRef`'s raw conversions.
 
 use crate::goroutine::{GoRef, Goroutine};
+use crate::loom::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 /// Capacity of a worker's local run queue.
+#[cfg(not(loom))]
 pub(crate) const CAP: usize = 256;
+/// Small enough for the model checker to fill, overflow and wrap around.
+#[cfg(loom)]
+pub(crate) const CAP: usize = 4;
 
 pub(crate) struct RunQueue {
     head: AtomicU32,
@@ -176,7 +183,7 @@ impl Drop for RunQueue {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use crate::sched::test_goroutine;

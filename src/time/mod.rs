@@ -5,6 +5,7 @@
 
 mod channels;
 pub(crate) mod clock;
+mod node;
 #[cfg_attr(not(feature = "http"), allow(dead_code))]
 pub(crate) mod sleep_future;
 pub(crate) mod timers;

@@ -10,30 +10,23 @@
 //! worker is busy. Each heap mirrors its earliest deadline in an atomic, so checking
 //! for due timers takes no lock.
 //!
-//! A node's action is owned by whoever moves it out of `PENDING` with a CAS (to
-//! `CLAIMED`); that CAS is the only synchronisation the action needs. The winner takes
-//! the action and only then publishes `FIRED` or `STOPPED`, touching the node no more:
-//! so a node may live on the stack of a goroutine that waits for `FIRED` before it
-//! returns (a [`StackTimer`], what `sleep` uses: no allocation, no reference counts).
-//! The action (an unpark) runs after that, with a reference of its own.
+//! A node's action is owned by whoever claims it (`node`): fire and stop race for it,
+//! and the winner publishes `FIRED` or `STOPPED` once it holds the action, touching the
+//! node no more. So a node may live on the stack of a goroutine that waits for `FIRED`
+//! before it returns (a [`StackTimer`], what `sleep` uses: no allocation, no reference
+//! counts). The action (an unpark) runs after that, with a reference of its own.
 //!
 //! A stopped timer stays in its heap, marked, and is dropped when it surfaces or when
 //! stopped timers outnumber live ones (the heap is then rebuilt), so cancelling many
 //! long timers does not grow memory without bound.
 
-use std::cell::UnsafeCell;
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::node::{TimerNode, FIRED, STOPPED};
 use crate::park::Unparker;
-
-const PENDING: u8 = 0;
-const FIRED: u8 = 1;
-const STOPPED: u8 = 2;
-/// Taken out of PENDING; the action is being moved out (module docs).
-const CLAIMED: u8 = 3;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {
@@ -49,41 +42,6 @@ impl TimerAction {
             TimerAction::Unpark(u) => u.unpark(),
             TimerAction::Call(f) => f(),
         }
-    }
-}
-
-struct TimerNode {
-    state: AtomicU8,
-    /// Taken by the winner of the CAS out of PENDING (module docs).
-    action: UnsafeCell<Option<TimerAction>>,
-}
-
-// SAFETY: `action` is only touched by the one thread whose CAS moved `state` out of
-// PENDING, and TimerAction is Send.
-unsafe impl Sync for TimerNode {}
-
-impl TimerNode {
-    fn new(action: TimerAction) -> TimerNode {
-        TimerNode {
-            state: AtomicU8::new(PENDING),
-            action: UnsafeCell::new(Some(action)),
-        }
-    }
-
-    /// Move out of PENDING into `to` (FIRED or STOPPED); on success, the action is
-    /// ours. After the final store nothing here touches the node (module docs).
-    fn claim(&self, to: u8) -> Option<TimerAction> {
-        self.state
-            .compare_exchange(PENDING, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
-            .ok()?;
-        // SAFETY: the successful CAS makes us the action's only user (module docs).
-        let action = unsafe { (*self.action.get()).take() };
-        self.state.store(to, Ordering::Release);
-        action
-    }
-
-    fn has_fired(&self) -> bool {
-        self.state.load(Ordering::Acquire) == FIRED
     }
 }
 
@@ -212,7 +170,7 @@ impl TimerHeap {
             let entries = std::mem::take(&mut heap.entries);
             heap.entries = entries
                 .into_iter()
-                .filter(|e| e.node.state.load(Ordering::Acquire) == PENDING)
+                .filter(|e| e.node.is_pending())
                 .collect();
             heap.stopped = 0;
             self.publish_next(heap);

@@ -27,9 +27,7 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::panic::Location;
-use std::sync::atomic::{
-    compiler_fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
-};
+use std::sync::atomic::{compiler_fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use corosensei::{Coroutine, Yielder};
@@ -40,12 +38,10 @@ use crate::park::WaitReason;
 use crate::sched::Shared;
 use crate::stack::Stack;
 
-pub(crate) const RUNNABLE: u32 = 0;
-pub(crate) const RUNNING: u32 = 1;
-pub(crate) const PARKED: u32 = 2;
-pub(crate) const DONE: u32 = 3;
-const STATE_MASK: u32 = 0b11;
-const NOTIFIED: u32 = 0b100;
+mod state;
+
+use state::{RunState, Wake};
+pub(crate) use state::{DONE, PARKED, RUNNING};
 
 /// Where a goroutine panicked and its stack at that moment, kept for the report of a
 /// panic nobody joins. The backtrace is captured unresolved (cheap) and symbolised
@@ -125,7 +121,7 @@ pub(crate) enum Body {
 
 pub(crate) struct Goroutine {
     pub(crate) id: u64,
-    state: AtomicU32,
+    state: RunState,
     pub(crate) spawn_site: &'static Location<'static>,
     wait_reason: AtomicU8,
     /// Nanoseconds since the runtime started, when it last parked (for the dump).
@@ -244,7 +240,7 @@ impl GoRef {
     ) -> GoRef {
         GoRef(Arc::new(Goroutine {
             id,
-            state: AtomicU32::new(RUNNABLE),
+            state: RunState::new(),
             spawn_site,
             wait_reason: AtomicU8::new(WaitReason::None as u8),
             parked_at: AtomicU64::new(0),
@@ -308,37 +304,25 @@ impl Goroutine {
     /// only got the token (or is done).
     #[inline]
     fn unpark_transition(&self) -> bool {
-        let mut s = self.state.load(Ordering::Acquire);
-        loop {
-            let next = match s & STATE_MASK {
-                PARKED => RUNNABLE,
-                DONE => return false,
-                _ if s & NOTIFIED != 0 => return false,
-                _ => s | NOTIFIED,
-            };
-            match self
-                .state
-                .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) if next == RUNNABLE => {
-                    // For tokio-console: a wake that queues it uses up its waker.
-                    #[cfg(feature = "tracing")]
-                    self.spans.waker_op("waker.wake");
-                    if crate::diag::trace::enabled() {
-                        // A PARKED goroutine is not DONE: its runtime is alive.
-                        let rt = self.runtime();
-                        crate::diag::trace::record_unpark(rt.id, rt.current_lane(), self.id);
-                    }
-                    return true;
+        match self.state.unpark() {
+            Wake::Queue => {
+                // For tokio-console: a wake that queues it uses up its waker.
+                #[cfg(feature = "tracing")]
+                self.spans.waker_op("waker.wake");
+                if crate::diag::trace::enabled() {
+                    // A PARKED goroutine is not DONE: its runtime is alive.
+                    let rt = self.runtime();
+                    crate::diag::trace::record_unpark(rt.id, rt.current_lane(), self.id);
                 }
-                Ok(_) => {
-                    // A wake that finds it still running: it will not park.
-                    #[cfg(feature = "tracing")]
-                    self.spans.waker_op("waker.wake_by_ref");
-                    return false;
-                }
-                Err(actual) => s = actual,
+                true
             }
+            Wake::Token => {
+                // A wake that finds it still running: it will not park.
+                #[cfg(feature = "tracing")]
+                self.spans.waker_op("waker.wake_by_ref");
+                false
+            }
+            Wake::Nothing => false,
         }
     }
 
@@ -350,7 +334,7 @@ impl Goroutine {
     }
 
     pub(crate) fn state(&self) -> u32 {
-        self.state.load(Ordering::Acquire) & STATE_MASK
+        self.state.get()
     }
 
     pub(crate) fn wait_reason(&self) -> WaitReason {
@@ -363,16 +347,15 @@ impl Goroutine {
     }
 
     /// Worker side: take a popped goroutine to RUNNING, keeping its token.
+    #[inline]
     pub(crate) fn set_running(&self) {
-        // RUNNABLE is 0b00 and RUNNING 0b01, so one OR moves the state atomically while
-        // keeping a NOTIFIED bit that a racing unpark may set at any moment.
-        let prev = self.state.fetch_or(RUNNING, Ordering::AcqRel);
-        debug_assert_eq!(prev & STATE_MASK, RUNNABLE);
+        self.state.set_running();
     }
 
     /// Worker side, after the goroutine switched out with `Switch::Yield`.
+    #[inline]
     pub(crate) fn set_runnable(&self) {
-        self.state.fetch_and(!STATE_MASK, Ordering::AcqRel); // RUNNING -> RUNNABLE, token kept
+        self.state.set_runnable();
     }
 
     /// Worker side, after `Switch::Park`: true if it is now parked, false if a token
@@ -383,18 +366,9 @@ impl Goroutine {
     /// to RUNNABLE takes over and puts in a run queue (`unpark_ptr`). The goroutine
     /// may run elsewhere, finish and be freed the moment the exchange succeeds, so the
     /// caller must not touch it afterwards.
+    #[inline]
     pub(crate) fn finish_park(&self) -> bool {
-        match self
-            .state
-            .compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => true,
-            Err(_) => {
-                // RUNNING | NOTIFIED: consume the token and stay runnable.
-                self.state.store(RUNNABLE, Ordering::Release);
-                false
-            }
-        }
+        self.state.finish_park()
     }
 
     /// Whether what it waits on had been used from outside its runtime when it parked
@@ -456,7 +430,7 @@ impl Goroutine {
     }
 
     pub(crate) fn set_done(&self) {
-        self.state.store(DONE, Ordering::Release);
+        self.state.set_done();
     }
 
     pub(crate) fn set_yielder(&self, y: &Yielder<(), Switch>) {
@@ -477,9 +451,7 @@ impl Goroutine {
     #[inline]
     pub(crate) fn park_seen(&self, reason: WaitReason, unseen: impl FnOnce() -> bool) {
         // Fast path: a token is already here.
-        let s = self.state.load(Ordering::Acquire);
-        if s & NOTIFIED != 0 {
-            self.state.fetch_and(!NOTIFIED, Ordering::AcqRel);
+        if self.state.take_token() {
             return;
         }
         // The epoch first, then the primitive's flag (`park::sight` module docs).
