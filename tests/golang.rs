@@ -3,62 +3,17 @@
 //! `TestSelectStress` from `runtime/chan_test.go` (the Go Authors, BSD-style licence;
 //! the programs' ideas, in our own code). Each runs twice, as crossbeam's
 //! `tests/golang.rs` does: its concurrent parts as goroutines, then as plain threads,
-//! since goru's channels serve both.
+//! since goru's channels serve both (`common/spawn_mode.rs`). The other programs of
+//! `test/chan/` are in `tests/golang_programs.rs`.
+
+#[path = "common/spawn_mode.rs"]
+mod spawn_mode;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use goru::chan::{self, Receiver, Sender};
-
-/// How the programs start their concurrent parts.
-#[derive(Clone, Copy, Debug)]
-enum Spawn {
-    Goroutines,
-    Threads,
-}
-
-impl Spawn {
-    /// Start `f` concurrently; join the handle to wait for it.
-    fn go(self, f: impl FnOnce() + Send + 'static) -> Joiner {
-        match self {
-            Spawn::Goroutines => Joiner::Goroutine(goru::go(f)),
-            Spawn::Threads => Joiner::Thread(std::thread::spawn(f)),
-        }
-    }
-
-    /// Pause the caller: a goroutine parks, a thread sleeps.
-    fn nap(self) {
-        match self {
-            Spawn::Goroutines => goru::time::sleep(Duration::from_micros(100)),
-            Spawn::Threads => std::thread::sleep(Duration::from_micros(100)),
-        }
-    }
-}
-
-enum Joiner {
-    Goroutine(goru::JoinHandle<()>),
-    Thread(std::thread::JoinHandle<()>),
-}
-
-impl Joiner {
-    fn join(self) {
-        match self {
-            Joiner::Goroutine(h) => h.join().unwrap(),
-            Joiner::Thread(h) => h.join().unwrap(),
-        }
-    }
-}
-
-/// Run `program` with goroutines (inside a 2-worker runtime), then with threads.
-fn both(program: fn(Spawn)) {
-    goru::Runtime::builder()
-        .workers(2)
-        .build()
-        .unwrap()
-        .run(move || program(Spawn::Goroutines));
-    program(Spawn::Threads);
-}
+use spawn_mode::{both, Joiner, Spawn};
 
 // ---- doubleselect.go: a select that sends must never deliver a value twice.
 

@@ -105,6 +105,24 @@ pub fn never<T>() -> Receiver<T> {
 ///     assert_eq!(got, [1, 2]);
 /// });
 /// ```
+///
+/// A sender only sends, as Go's `chan<- T` does: receiving or ranging over one does
+/// not compile, in `select!` either (Go's `test/chan/perm.go`).
+///
+/// ```compile_fail,E0599
+/// let (tx, _rx) = goru::chan::bounded::<i32>(1);
+/// let _ = tx.recv();
+/// ```
+///
+/// ```compile_fail,E0277
+/// let (tx, _rx) = goru::chan::bounded::<i32>(1);
+/// for _ in tx {}
+/// ```
+///
+/// ```compile_fail,E0277
+/// let (tx, _rx) = goru::chan::bounded::<i32>(1);
+/// goru::select! { recv(tx) -> _ => {} }
+/// ```
 pub struct Sender<T> {
     chan: Arc<Chan<T>>,
 }
@@ -118,6 +136,30 @@ pub struct Sender<T> {
 /// assert_eq!(rx.recv(), Ok("hi"));
 /// drop(tx);
 /// assert!(rx.recv().is_err(), "closed and empty");
+/// ```
+///
+/// A receiver only receives, as Go's `<-chan T` does: sending on one does not compile,
+/// in `select!` either, nor does closing it (Go's `test/chan/perm.go`), and the halves
+/// are distinct types, so neither converts into the other.
+///
+/// ```compile_fail,E0599
+/// let (_tx, rx) = goru::chan::bounded::<i32>(1);
+/// rx.send(0);
+/// ```
+///
+/// ```compile_fail,E0277
+/// let (_tx, rx) = goru::chan::bounded::<i32>(1);
+/// goru::select! { send(rx, 0) -> _ => {} }
+/// ```
+///
+/// ```compile_fail,E0599
+/// let (_tx, rx) = goru::chan::bounded::<i32>(1);
+/// rx.close();
+/// ```
+///
+/// ```compile_fail,E0308
+/// let (tx, rx) = goru::chan::bounded::<i32>(1);
+/// let _: goru::chan::Sender<i32> = rx;
 /// ```
 pub struct Receiver<T> {
     /// `None` for [`never`].
