@@ -14,6 +14,7 @@ use super::rt::{GoroutineExecutor, GoruTimer, HyperIo, SharedStream};
 use super::service::{HandlerService, ServiceResponse, TowerService};
 use super::{Body, BoxError, Request, Response};
 use crate::context::Context;
+use crate::net::accept_backoff::AcceptBackoff;
 use crate::net::readiness::Readiness;
 use crate::net::{TcpListener, TcpStream};
 use crate::sync::WaitGroup;
@@ -58,10 +59,6 @@ const DEFAULT_MAX_HEADER_BYTES: usize = 1 << 20;
 
 /// hyper refuses a smaller read buffer.
 const MIN_HEADER_BUFFER: usize = 8192;
-
-/// Go's accept-error backoff: 5 ms, doubling, at most 1 s.
-const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(5);
-const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 impl Server {
     /// The defaults: headers up to 1 MiB (Go's `DefaultMaxHeaderBytes`), a 30 s header
@@ -177,7 +174,7 @@ impl Server {
             shutdown: self.shutdown.clone(),
             live: WaitGroup::new(),
         };
-        let mut backoff = None;
+        let mut backoff = AcceptBackoff::default();
         loop {
             let accepted = match &self.shutdown {
                 Some(ctx) => listener.accept_context(ctx),
@@ -185,21 +182,20 @@ impl Server {
             };
             match accepted {
                 Ok((stream, peer)) => {
-                    backoff = None;
+                    backoff.reset();
                     let _ = stream.set_nodelay(true);
                     open(&conns, stream, peer);
                 }
                 Err(_) if self.shutdown.as_ref().is_some_and(|c| c.err().is_some()) => break,
                 Err(err) if is_per_connection(&err) => continue,
-                Err(err) if is_resource_shortage(&err) => {
-                    let delay = backoff.map_or(ACCEPT_BACKOFF_FIRST, |d: Duration| {
-                        (d * 2).min(ACCEPT_BACKOFF_MAX)
-                    });
-                    backoff = Some(delay);
-                    eprintln!("goru::http: accept error: {err}; retrying in {delay:?}");
-                    crate::time::sleep(delay);
-                }
-                Err(err) => return Err(err),
+                Err(err) => match backoff.delay_after(&err) {
+                    // Out of descriptors or memory (net::accept_backoff).
+                    Some(delay) => {
+                        eprintln!("goru::http: accept error: {err}; retrying in {delay:?}");
+                        crate::time::sleep(delay);
+                    }
+                    None => return Err(err),
+                },
             }
         }
         drop(listener); // refuse new connections while the old ones drain
@@ -360,12 +356,4 @@ fn is_per_connection(err: &io::Error) -> bool {
         err.raw_os_error(),
         Some(libc::ECONNABORTED | libc::EPROTO | libc::EPERM)
     ) || err.kind() == io::ErrorKind::Interrupted
-}
-
-/// An accept error that passes once resources free up (descriptors, memory): back off.
-fn is_resource_shortage(err: &io::Error) -> bool {
-    matches!(
-        err.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
 }

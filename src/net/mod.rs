@@ -35,6 +35,7 @@
 //! });
 //! ```
 
+pub(crate) mod accept_backoff;
 mod hosts;
 mod lookup;
 pub(crate) mod pollio;

@@ -6,6 +6,7 @@ use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
+use super::accept_backoff::BackingOff;
 use super::pollio::{Limits, PollIo};
 use super::{check_timeout, each_addr, Timeouts};
 use crate::context::Context;
@@ -100,9 +101,16 @@ impl TcpListener {
             .map(|(s, a)| (TcpStream::wrap(s), a))
     }
 
-    /// An endless iterator of accepted connections (as std's `incoming`).
+    /// An endless iterator of accepted connections (as std's `incoming`). After an
+    /// error that passes once descriptors or memory free up (`EMFILE`, `ENFILE`,
+    /// `ENOBUFS`, `ENOMEM`), the next accept waits 5 ms, doubling up to 1 s, as Go's
+    /// `http.Server` does, so that a loop that logs the error does not spin at full
+    /// CPU; a success starts the backoff over.
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming { listener: self }
+        Incoming {
+            listener: self,
+            backoff: BackingOff::default(),
+        }
     }
 
     /// The address it listens on.
@@ -119,12 +127,14 @@ impl TcpListener {
 /// The iterator of [`TcpListener::incoming`].
 pub struct Incoming<'a> {
     listener: &'a TcpListener,
+    backoff: BackingOff,
 }
 
 impl Iterator for Incoming<'_> {
     type Item = io::Result<TcpStream>;
     fn next(&mut self) -> Option<io::Result<TcpStream>> {
-        Some(self.listener.accept().map(|(s, _)| s))
+        let listener = self.listener;
+        Some(self.backoff.accept(|| listener.accept().map(|(s, _)| s)))
     }
 }
 

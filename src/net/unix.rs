@@ -10,6 +10,7 @@ use std::path::Path;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
+use super::accept_backoff::BackingOff;
 use super::pollio::{Limits, PollIo};
 use super::readiness::{assume_writable, Readiness};
 use super::Timeouts;
@@ -100,9 +101,13 @@ impl UnixListener {
             .map(|(s, a)| (UnixStream::wrap(s), a))
     }
 
-    /// An endless iterator of accepted connections.
+    /// An endless iterator of accepted connections. After an error that passes once
+    /// descriptors or memory free up (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`), the
+    /// next accept waits 5 ms, doubling up to 1 s, as Go's `http.Server` does, so that
+    /// a loop that logs the error does not spin at full CPU.
     pub fn incoming(&self) -> impl Iterator<Item = io::Result<UnixStream>> + '_ {
-        std::iter::repeat_with(move || self.accept().map(|(s, _)| s))
+        let mut backoff = BackingOff::default();
+        std::iter::repeat_with(move || backoff.accept(|| self.accept().map(|(s, _)| s)))
     }
 
     /// The address it listens on.
