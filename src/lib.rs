@@ -102,6 +102,7 @@ pub mod io {
 #[cfg(feature = "http")]
 pub mod http;
 pub mod net;
+mod panics;
 mod park;
 mod pollfd;
 pub mod process;

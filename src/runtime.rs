@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::diag::blocking_report::ReportSettings;
 use crate::goroutine;
+use crate::panics::install_panic_hook;
 use crate::sched::{Config, Shared};
-use crate::spawn::install_panic_hook;
 use crate::stack::{self, overflow};
 
 /// The default goroutine stack: 256 KiB of address space, committed page by page.

@@ -12,12 +12,13 @@ use std::cell::UnsafeCell;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::thread;
 
 use crate::diag::span::{SpawnSpan, INHERIT_SPAN};
 use crate::goroutine::{self, PanicInfo, Switch, Task};
+use crate::panics::{payload_message, take_panic_info};
 use crate::park::{self, Unparker, WaitReason};
 use crate::sched::Shared;
 
@@ -169,68 +170,6 @@ impl<T> JoinState<T> {
             }
         }
     }
-}
-
-/// The text of a panic payload (`&str` or `String`), as std prints it.
-pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "Box<dyn Any>".to_string()
-    }
-}
-
-/// Install (once per process) a panic hook that, for panics inside goroutines other than
-/// `main`, records where it happened (and the backtrace, per `RUST_BACKTRACE`) for the
-/// orphan report instead of printing: a joined goroutine's panic is its joiner's to show.
-/// Everything else goes to the previous hook unchanged.
-pub(crate) fn install_panic_hook() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if let Some(g) = goroutine::current_ptr() {
-                // SAFETY: the running goroutine is alive while it runs.
-                let g = unsafe { &*g };
-                if let Some(driver) = &g.runtime().driver {
-                    // Inside goru::check the failure report tells it all, once.
-                    let location = info.location().map(|l| l.to_string()).unwrap_or_default();
-                    *g.panic_info.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(Box::new(PanicInfo {
-                            location: location.clone(),
-                            backtrace: None,
-                        }));
-                    driver.record_panic_location(g.id, location);
-                    return;
-                }
-                if g.id != 1 {
-                    // Always captured (unresolved, so cheap): a panic nobody joins is
-                    // printed with it, as Go prints the goroutine's stack.
-                    let info = PanicInfo {
-                        location: info.location().map(|l| l.to_string()).unwrap_or_default(),
-                        backtrace: Some(std::backtrace::Backtrace::force_capture()),
-                    };
-                    *g.panic_info.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(info));
-                    return;
-                }
-            }
-            previous(info);
-        }));
-    });
-}
-
-fn take_panic_info() -> Option<Box<PanicInfo>> {
-    let g = goroutine::current_ptr()?;
-    // SAFETY: the running goroutine is alive while it runs.
-    let g = unsafe { &*g };
-    let info = g
-        .panic_info
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take();
-    info
 }
 
 /// A goroutine started by [`go`]: its closure and its result slot in one allocation,

@@ -34,9 +34,11 @@ fn stack_overflow_names_the_goroutine_and_the_setting() {
     let out = run_in_child("stack_overflow_names_the_goroutine_and_the_setting", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(
-            "goroutine 2 stack overflow (stack size 64 KiB): raise it with Builder::stack_size"
-        ),
+        stderr.contains("goroutine 2 (spawned at tests/stacks.rs:"),
+        "stderr was: {stderr}"
+    );
+    assert!(
+        stderr.contains(") stack overflow (stack size 64 KiB): raise it with Builder::stack_size"),
         "stderr was: {stderr}"
     );
     assert_eq!(

@@ -57,9 +57,9 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::panics::payload_message;
 use crate::sched::driver::{self, Chooser, Driver, End, Step};
 use crate::sched::{Config as SchedConfig, Shared};
-use crate::spawn::payload_message;
 
 /// The seed used when neither [`Config::seed`] nor `GORU_CHECK_SEED` gives one.
 pub const DEFAULT_SEED: u64 = 0x5EED_0FC0_FFEE;

@@ -55,9 +55,7 @@ impl std::fmt::Display for PanicInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "  at {}", self.location)?;
         if let Some(bt) = &self.backtrace {
-            let frames = crate::diag::goroutine_frames(bt, |symbol| {
-                symbol.contains("panicking") || symbol.contains("rust_begin_unwind")
-            });
+            let frames = crate::diag::goroutine_frames(bt, crate::panics::is_panic_machinery);
             write!(f, "\n{}", frames.trim_end())?;
         }
         Ok(())

@@ -177,7 +177,7 @@ mod tests {
                 })
             });
             let payload = h.join().unwrap_err();
-            let message = crate::spawn::payload_message(&*payload);
+            let message = crate::panics::payload_message(&*payload);
             assert!(
                 message.contains("park while running on its worker's stack"),
                 "{message}"

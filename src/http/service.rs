@@ -100,7 +100,7 @@ fn answer(
     let guarded = move || match panic::catch_unwind(AssertUnwindSafe(respond)) {
         Ok(result) => result,
         Err(payload) => {
-            let message = crate::spawn::payload_message(&*payload);
+            let message = crate::panics::payload_message(&*payload);
             eprintln!("goru::http: panic serving {peer}: {message}");
             Err(format!("handler panicked: {message}").into())
         }

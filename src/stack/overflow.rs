@@ -5,8 +5,11 @@
 //! (`sched::context`). A SIGSEGV handler running on an alternate signal stack (the
 //! faulting stack is exhausted, so the handler cannot run on it) compares the fault
 //! address with the running goroutine's guard page. On a
-//! match it writes `goroutine N stack overflow (stack size S KiB): raise it with
-//! Builder::stack_size` to stderr and aborts. Any other fault is chained to the handler
+//! match it writes `goroutine N (spawned at FILE:LINE:COL) stack overflow (stack size
+//! S KiB): raise it with Builder::stack_size` to stderr and aborts. (Where in the
+//! goroutine it overflowed is not said: naming the frame means symbolizing, which
+//! allocates and may take locks the overflowing code holds, in a handler that must
+//! end the process.) Any other fault is chained to the handler
 //! that was installed before ours (Rust's own overflow handler, or the default action).
 //!
 //! Everything the handler touches is async-signal-safe: a `const`-initialised
@@ -102,16 +105,23 @@ extern "C" fn handler(signum: libc::c_int, info: *mut libc::siginfo_t, context: 
     // reference), and the fault interrupted this very thread; `stack_range` was written
     // before the goroutine was resumed and is not written while it runs.
     let running = (!g.is_null())
-        .then(|| unsafe { ((*g).id, (*g).stack_range.get()) })
-        .and_then(|(id, range)| range.map(|r| (id, r)));
+        .then(|| unsafe { ((*g).id, (*g).spawn_site, (*g).stack_range.get()) })
+        .and_then(|(id, site, range)| range.map(|r| (id, site, r)));
     let page = super::page_size();
-    let overflowed = running.filter(|&(_, (bottom, _))| addr >= bottom - page && addr < bottom);
-    if let Some((id, (bottom, top))) = overflowed {
+    let overflowed = running.filter(|&(_, _, (bottom, _))| addr >= bottom - page && addr < bottom);
+    if let Some((id, site, (bottom, top))) = overflowed {
         let stack_size = top - bottom;
         let mut buf = MessageBuf::new();
         buf.push(b"goroutine ");
         buf.push_number(id);
-        buf.push(b" stack overflow (stack size ");
+        // The spawn site is static data: copying it allocates nothing.
+        buf.push(b" (spawned at ");
+        buf.push(site.file().as_bytes());
+        buf.push(b":");
+        buf.push_number(site.line().into());
+        buf.push(b":");
+        buf.push_number(site.column().into());
+        buf.push(b") stack overflow (stack size ");
         buf.push_number((stack_size / 1024) as u64);
         buf.push(b" KiB): raise it with Builder::stack_size\n");
         // SAFETY: write(2) and abort(3) are async-signal-safe.
@@ -134,14 +144,14 @@ extern "C" fn handler(signum: libc::c_int, info: *mut libc::siginfo_t, context: 
 
 /// A fixed buffer for formatting inside the signal handler (no allocation).
 struct MessageBuf {
-    bytes: [u8; 160],
+    bytes: [u8; 512],
     len: usize,
 }
 
 impl MessageBuf {
     fn new() -> Self {
         MessageBuf {
-            bytes: [0; 160],
+            bytes: [0; 512],
             len: 0,
         }
     }
