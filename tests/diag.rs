@@ -396,3 +396,30 @@ fn a_detached_panic_is_printed_with_its_backtrace() {
         "backtrace: {stderr}"
     );
 }
+
+#[inline(never)]
+fn waits_for_the_other(other: goru::JoinHandle<()>) {
+    other.join().unwrap();
+    std::hint::black_box(()); // not a tail call: its frame stays for the dump
+}
+
+#[test]
+fn a_goroutine_parked_in_join_shows_where_it_joins() {
+    runtime(2).run(|| {
+        let (tx, rx) = chan::bounded::<()>(0);
+        let inner = goru::go(move || rx.recv().unwrap());
+        let joiner = goru::go(move || waits_for_the_other(inner));
+        goru::time::sleep(Duration::from_millis(50));
+        let dump = goru::runtime::dump_with_backtraces();
+        let block = dump
+            .split("\n\n")
+            .find(|b| b.contains("[join"))
+            .unwrap_or_else(|| panic!("no goroutine in join:\n{dump}"));
+        assert!(block.contains("goru::spawn::JoinHandle<T>::join"), "{block}");
+        assert!(block.contains("diag::waits_for_the_other"), "{block}");
+        // The body's own entry (the spawn wrapper) stays out, as for other waits.
+        assert!(!block.contains("run_and_complete"), "{block}");
+        tx.send(()).unwrap();
+        joiner.join().unwrap();
+    });
+}

@@ -64,9 +64,11 @@ pub(crate) fn format_goroutine(frames: &[Frame], machinery: impl Fn(&str) -> boo
 }
 
 /// Whether a frame's symbol is where a goroutine's body is entered (the spawn wrapper,
-/// the coroutine entry): a report's backtrace ends above it.
+/// the coroutine entry): a report's backtrace ends above it. Only the entry itself:
+/// the rest of `goru::spawn` (`JoinHandle::join`) is where a goroutine may wait.
 fn is_goroutine_entry(symbol: &str) -> bool {
-    symbol.starts_with("goru::spawn::")
+    symbol.contains("goru::spawn::JoinState<T>::run_and_complete")
+        || (symbol.starts_with("<goru::spawn::") && symbol.contains("goru::goroutine::Task>::run"))
         || symbol.starts_with("goru::runtime::")
         || symbol.starts_with("<core::panic::unwind_safe")
         || symbol.starts_with("corosensei::")
