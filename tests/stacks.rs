@@ -203,3 +203,50 @@ fn one_million_parked_goroutines() {
         "{per_goroutine} bytes per parked goroutine"
     );
 }
+
+/// Out of address space (a lowered `RLIMIT_AS`, as `ulimit -v` sets): spawning goes on
+/// until a stack cannot be mapped, and then the process ends as Go's does on running
+/// out of memory, with a fatal error naming the limit, not a bare SIGSEGV.
+#[test]
+fn out_of_address_space_ends_with_a_message_naming_the_limit() {
+    const NAME: &str = "out_of_address_space_ends_with_a_message_naming_the_limit";
+    if is_child() {
+        let rt = goru::Runtime::builder()
+            .workers(2)
+            .stack_size(256 * 1024)
+            .build()
+            .unwrap();
+        rt.run(|| {
+            // The threads are up; now leave 256 MiB of address space to grow into.
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            let vm_kib: u64 = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmSize:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap();
+            // SAFETY: plain get/setrlimit calls on a struct we own.
+            unsafe {
+                let mut limit: libc::rlimit = std::mem::zeroed();
+                assert_eq!(libc::getrlimit(libc::RLIMIT_AS, &mut limit), 0);
+                limit.rlim_cur = (vm_kib << 10) + (256 << 20);
+                assert_eq!(libc::setrlimit(libc::RLIMIT_AS, &limit), 0);
+            }
+            let (_tx, rx) = goru::chan::bounded::<()>(0);
+            for _ in 0..100_000 {
+                let rx = rx.clone();
+                drop(goru::go(move || drop(rx.recv())));
+                goru::yield_now(); // let it take its stack
+            }
+            unreachable!("100,000 stacks of 256 KiB fit in 256 MiB");
+        });
+        return;
+    }
+    let out = run_in_child(NAME, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc_sigabrt()), "{stderr}");
+    assert!(
+        stderr.contains("fatal error: goru: cannot map a goroutine stack"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(RLIMIT_AS, `ulimit -v`) is "), "{stderr}");
+}

@@ -310,6 +310,19 @@ fn map_error(call: &str, err: io::Error) -> io::Error {
             format!("goru: cannot map a goroutine stack ({call}): {err}"),
         );
     }
+    if let Some(limit) = address_space_limit() {
+        // Under a finite `ulimit -v`, that limit is what a failed map hits first.
+        return io::Error::new(
+            io::ErrorKind::OutOfMemory,
+            format!(
+                "goru: cannot map a goroutine stack ({call}): {err}: the process's \
+                 address-space limit (RLIMIT_AS, `ulimit -v`) is {} MiB, and each \
+                 goroutine reserves Builder::stack_size of it; raise the limit, lower \
+                 the stack size, or run fewer goroutines",
+                limit >> 20
+            ),
+        );
+    }
     let max_maps = std::fs::read_to_string("/proc/sys/vm/max_map_count")
         .ok()
         .and_then(|s| s.trim().parse::<usize>().ok());
@@ -330,6 +343,16 @@ fn map_error(call: &str, err: io::Error) -> io::Error {
         io::ErrorKind::OutOfMemory,
         format!("goru: cannot map a goroutine stack ({call}): {err}: {hint}"),
     )
+}
+
+/// The soft address-space limit in bytes, if finite.
+fn address_space_limit() -> Option<u64> {
+    // SAFETY: getrlimit fills the struct it is given.
+    let limit = unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        (libc::getrlimit(libc::RLIMIT_AS, &mut limit) == 0).then_some(limit)
+    }?;
+    (limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
 }
 
 #[cfg(test)]
