@@ -415,7 +415,10 @@ fn a_goroutine_parked_in_join_shows_where_it_joins() {
             .split("\n\n")
             .find(|b| b.contains("[join"))
             .unwrap_or_else(|| panic!("no goroutine in join:\n{dump}"));
-        assert!(block.contains("goru::spawn::JoinHandle<T>::join"), "{block}");
+        assert!(
+            block.contains("goru::spawn::JoinHandle<T>::join"),
+            "{block}"
+        );
         assert!(block.contains("diag::waits_for_the_other"), "{block}");
         // The body's own entry (the spawn wrapper) stays out, as for other waits.
         assert!(!block.contains("run_and_complete"), "{block}");

@@ -234,7 +234,9 @@ fn out_of_address_space_ends_with_a_message_naming_the_limit() {
             let (_tx, rx) = goru::chan::bounded::<()>(0);
             for _ in 0..100_000 {
                 let rx = rx.clone();
-                drop(goru::go(move || drop(rx.recv())));
+                drop(goru::go(move || {
+                    let _ = rx.recv();
+                }));
                 goru::yield_now(); // let it take its stack
             }
             unreachable!("100,000 stacks of 256 KiB fit in 256 MiB");
