@@ -41,6 +41,11 @@ fn stack_overflow_names_the_goroutine_and_the_setting() {
         stderr.contains(") stack overflow (stack size 64 KiB): raise it with Builder::stack_size"),
         "stderr was: {stderr}"
     );
+    // Then where: the recursing function, innermost first.
+    assert!(
+        stderr.contains("Builder::stack_size\n  where it overflowed:\n    stacks::recurse\n"),
+        "stderr was: {stderr}"
+    );
     assert_eq!(
         out.status.signal(),
         Some(libc_sigabrt()),

@@ -206,6 +206,7 @@ pub(crate) fn format_goroutine_frames(ips: &[usize]) -> String {
     super::frames::format_goroutine(&frames, |name| {
         name.starts_with("backtrace::")
             || name.contains("diag::thread_backtrace::")
+            || name.contains("goru::stack::overflow::")
             || name.contains("restore_rt")
             || name == "<unknown>"
     })

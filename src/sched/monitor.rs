@@ -71,6 +71,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
         if shared.is_shutdown() {
             return;
         }
+        // A goroutine that overflowed its stack waits for us to name where.
+        crate::stack::overflow::print_pending_frames();
         // Taken before anything this tick judges, for `sleep_until_workers_run`.
         let wake_ups = shared.idle.wake_ups();
         // Workers fire timers as they schedule; we step in only for timers overdue by
