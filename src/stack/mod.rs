@@ -360,6 +360,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn out_of_mappings_the_error_names_the_map_limit() {
+        if address_space_limit().is_some() {
+            return; // under `ulimit -v` the address-space limit is named instead
+        }
+        let err = map_error("mmap", io::Error::from_raw_os_error(libc::ENOMEM));
+        assert_eq!(err.kind(), io::ErrorKind::OutOfMemory);
+        let text = err.to_string();
+        assert!(
+            text.starts_with("goru: cannot map a goroutine stack (mmap): "),
+            "{text}"
+        );
+        assert!(text.contains("vm.max_map_count="), "{text}");
+        assert!(text.contains("sysctl -w vm.max_map_count=N"), "{text}");
+    }
+
+    #[test]
     fn stacks_are_reused_not_remapped() {
         let pool = StackPool::for_size(64 * 1024);
         let mut batch = Vec::new();
