@@ -111,6 +111,8 @@ mod tests {
 
     /// Samples the stand-in profiler has unwound, and whether it still should.
     static UNWOUND: AtomicU64 = AtomicU64::new(0);
+    /// Signals the stand-in handled, unwound or not.
+    static CALLS: AtomicU64 = AtomicU64::new(0);
     static PROFILING: AtomicBool = AtomicBool::new(false);
 
     /// A stand-in for pprof-rs's handler: it unwinds the interrupted thread with the
@@ -135,6 +137,7 @@ mod tests {
         if depth > 0 {
             UNWOUND.fetch_add(1, Ordering::Relaxed);
         }
+        CALLS.fetch_add(1, Ordering::Release);
     }
 
     /// A worker switching goroutines as fast as it can gets thousands of profiler
@@ -181,9 +184,21 @@ mod tests {
                 // SAFETY: the slot lives as long as the runtime, which waits for
                 // `done_rx` below before it returns.
                 let slot = unsafe { &*(slot as *const crate::sched::worker::WorkerSlot) };
+                // One at a time: a signal sent while the last is still pending would
+                // merge with it (on a loaded machine, often), so each waits for its
+                // sample, unwound or dropped.
+                let handled = || CALLS.load(Ordering::Acquire) + mid_switch_samples_dropped();
                 for _ in 0..SIGNALS {
+                    let before = handled();
                     assert!(slot.thread.signal(libc::SIGPROF));
-                    std::thread::sleep(std::time::Duration::from_micros(50));
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                    while handled() == before {
+                        assert!(
+                            std::time::Instant::now() < deadline,
+                            "a signal went unhandled"
+                        );
+                        std::thread::sleep(std::time::Duration::from_micros(20));
+                    }
                 }
                 done_tx.send(()).unwrap();
             });
@@ -205,6 +220,12 @@ mod tests {
         );
         eprintln!("{unwound} samples unwound, {dropped} dropped mid-switch");
         assert!(rounds > 1_000, "only {rounds} ping-pong rounds ran");
+        let calls = CALLS.load(Ordering::Relaxed);
+        assert_eq!(
+            calls + dropped,
+            SIGNALS as u64,
+            "every sample accounted for"
+        );
         assert!(
             unwound > SIGNALS as u64 / 2,
             "{unwound} of {SIGNALS} unwound"
