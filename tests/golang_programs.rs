@@ -6,14 +6,14 @@
 //! runs as goroutines and then as plain threads (`common/spawn_mode.rs`).
 
 mod common;
+#[path = "common/live_bytes.rs"]
+mod live_bytes;
 #[path = "common/spawn_mode.rs"]
 mod spawn_mode;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use goru::chan::{self, Receiver, Select, Sender};
 use spawn_mode::{both, Spawn};
@@ -663,26 +663,8 @@ fn zerosize_values_of_no_size_are_counted_and_delivered() {
 // second round of 100,000 selects, against those after a first; counted by an
 // allocator that tracks live bytes, in a child process where no other test allocates.
 
-struct CountingAllocator;
-
-static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: the caller's contract is System's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: `ptr` came from System.alloc with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
+static GLOBAL: live_bytes::CountingAllocator = live_bytes::CountingAllocator;
 
 /// 100,000 selects receiving from a sender, beside a case that never fires; returns
 /// how many more bytes are in use after a second such round than after a first.
@@ -706,9 +688,9 @@ fn select2_growth(spawn: Spawn) -> i64 {
         sender.join();
     };
     round();
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let before = live_bytes::live_bytes();
     round();
-    LIVE_BYTES.load(Ordering::Relaxed) - before
+    live_bytes::live_bytes() - before
 }
 
 #[test]

@@ -74,7 +74,13 @@ pub(crate) struct State<T> {
     receivers_queued: bool,
     sendq: WaitQueue,
     recvq: WaitQueue,
+    /// Run once, unlocked, when the channel closes ([`Chan::on_close`]).
+    on_close: Option<CloseHook>,
 }
+
+/// What a channel does when it closes: a timer channel, closed when its last receiver
+/// is dropped, stops its timer (`time::after`).
+pub(crate) type CloseHook = Box<dyn FnOnce() + Send>;
 
 /// The wait queues are reached only through these, which keep the `*_queued` marks
 /// true to the queues.
@@ -173,6 +179,7 @@ impl<T> Chan<T> {
                 receivers_queued: false,
                 sendq: WaitQueue::default(),
                 recvq: WaitQueue::default(),
+                on_close: None,
             }),
             cap,
             senders: AtomicUsize::new(1),
@@ -491,7 +498,7 @@ impl<T> Chan<T> {
     /// Close; returns whether this call closed it.
     pub(crate) fn close(&self) -> bool {
         let mut woken = Vec::new();
-        {
+        let on_close = {
             let mut st = self.lock();
             if st.closed {
                 return false;
@@ -505,9 +512,26 @@ impl<T> Chan<T> {
                     woken.push(sel.complete(entry.case(), true));
                 }
             }
-        }
+            st.on_close.take()
+        };
         wake(woken);
+        if let Some(hook) = on_close {
+            hook();
+        }
         true
+    }
+
+    /// Have `hook` run once when the channel closes (at once, if it already has). It
+    /// runs unlocked, on the closing thread; the channel holds it until then.
+    pub(crate) fn on_close(&self, hook: CloseHook) {
+        let mut st = self.lock();
+        if st.closed {
+            drop(st);
+            hook();
+        } else {
+            debug_assert!(st.on_close.is_none(), "one close hook a channel");
+            st.on_close = Some(hook);
+        }
     }
 }
 

@@ -486,6 +486,12 @@ impl<T> TimerFeed<T> {
         wake(woken);
     }
 
+    /// Have `hook` run once nobody can receive any more: the channel closes when its
+    /// last receiver is dropped (at once, if that has happened already).
+    pub(crate) fn when_unreceivable(&self, hook: impl FnOnce() + Send + 'static) {
+        self.chan.on_close(Box::new(hook));
+    }
+
     /// Whether any receiver of the channel still exists.
     pub(crate) fn has_receivers(&self) -> bool {
         self.chan.receivers.load(Ordering::Acquire) > 0

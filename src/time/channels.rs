@@ -15,6 +15,10 @@ use crate::chan::{self, Receiver};
 
 /// A channel that receives the time once, after `d`: the timeout idiom.
 ///
+/// Dropping every receiver stops the timer, which frees it and its channel at once
+/// (as Go 1.23 collects timers nobody refers to): a loop of selects with a long
+/// `after` keeps no memory for the timeouts it abandons.
+///
 /// ```
 /// use std::time::Duration;
 /// let (_tx, rx) = goru::chan::bounded::<u8>(0);
@@ -25,10 +29,16 @@ use crate::chan::{self, Receiver};
 /// ```
 pub fn after(d: Duration) -> Receiver<Instant> {
     let (feed, rx) = chan::timer_channel();
-    Clock::current().add(
+    let fire = feed.clone();
+    let key = Clock::current().add(
         crate::time::now() + d,
-        TimerAction::Call(Box::new(move || feed.offer(crate::time::now()))),
+        TimerAction::Call(Box::new(move || fire.offer(crate::time::now()))),
     );
+    // The timer's action holds the channel: stopping takes the action, and with it that
+    // reference, so the channel is freed with its last receiver.
+    feed.when_unreceivable(move || {
+        key.stop();
+    });
     rx
 }
 
