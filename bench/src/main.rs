@@ -15,15 +15,19 @@
 //! Go runs the same workloads from `bench/go/main.go`, built on the fly when `go` is on
 //! the PATH (scripts/bench.sh installs Debian's golang-go when it is not).
 //!
-//! Every Rust runtime here (goru, may, tokio, threads) uses mimalloc as the global
-//! allocator, so no peer is slowed by glibc malloc's arena locks, and Go brings its own.
+//! Every Rust runtime here (goru, may, tokio, threads) runs with the system allocator,
+//! what a user gets unless they choose otherwise; Go brings its own.
+//! `BENCH_ALLOC=system,mimalloc` adds a second run of each with mimalloc as the global
+//! allocator (`BENCH_ALLOC=mimalloc` runs only that), each ratio against goru on the
+//! same allocator.
 
+mod alloc;
 mod go_peer;
 mod report;
 mod workloads;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::Chosen = alloc::Chosen;
 
 use report::{Row, Table};
 
@@ -46,10 +50,14 @@ fn main() {
         return;
     }
     let peers = Peers(std::env::var("BENCH_PEERS").ok());
+    let allocs = allocators();
     let go = peers.wanted("go").then(go_peer::GoPeer::build).flatten();
     println!(
-        "goru benchmarks: {} workers, median of {} runs; ratio = peer time / goru time (> 1: goru is faster)\n",
-        settings.workers, settings.reps
+        "goru benchmarks: {} workers, median of {} runs, Rust peers on the {} allocator; \
+         ratio = peer time / goru time on the same allocator (> 1: goru is faster)\n",
+        settings.workers,
+        settings.reps,
+        allocs.join(" and the ")
     );
     let mut table = Table::default();
     for workload in workloads::all() {
@@ -58,19 +66,21 @@ fn main() {
         }
         eprintln!("running {} ...", workload.name);
         let mut row = Row::new(workload.name, workload.unit);
-        for (peer, _) in workload.runs.iter().filter(|(peer, _)| peers.wanted(peer)) {
-            if let Some(samples) = run_isolated(workload.name, peer, false) {
-                row.add(peer, report::median_of(samples));
-            }
-            if *peer == "goru" && peers.wanted(PINNED) {
-                if let Some(samples) = run_isolated(workload.name, peer, true) {
-                    row.add(PINNED, report::median_of(samples));
+        for &alloc in &allocs {
+            for (peer, _) in workload.runs.iter().filter(|(peer, _)| peers.wanted(peer)) {
+                if let Some(samples) = run_isolated(workload.name, peer, false, alloc) {
+                    row.add(peer, alloc, report::median_of(samples));
+                }
+                if *peer == "goru" && peers.wanted(PINNED) {
+                    if let Some(samples) = run_isolated(workload.name, peer, true, alloc) {
+                        row.add(PINNED, alloc, report::median_of(samples));
+                    }
                 }
             }
         }
         if let Some(go) = go.as_ref().filter(|_| !workload.go_name.is_empty()) {
             if let Some(samples) = go.run(workload.go_name, &settings) {
-                row.add("go", report::median_of(samples));
+                row.add("go", report::GO_ALLOC, report::median_of(samples));
             }
         }
         table.push(row);
@@ -94,11 +104,18 @@ const PINNED: &str = "goru-pinned";
 /// threads, allocator state) to slow down the ones measured later. In one process, goru
 /// measured after tokio showed WaitGroup fan-out at 850-910 ns instead of about 250.
 /// `pinned`: with `GORU_PIN_GOROUTINES=1`, which every goru runtime of the child reads.
-fn run_isolated(workload: &str, peer: &str, pinned: bool) -> Option<Vec<report::Sample>> {
+/// `alloc`: the child's global allocator (`alloc::NAMES`).
+fn run_isolated(
+    workload: &str,
+    peer: &str,
+    pinned: bool,
+    alloc: &str,
+) -> Option<Vec<report::Sample>> {
     let exe = std::env::current_exe().expect("the benchmark's own path");
     let out = std::process::Command::new(exe)
         .env(CHILD_ENV, format!("{workload}\t{peer}"))
         .env("GORU_PIN_GOROUTINES", if pinned { "1" } else { "0" })
+        .env(alloc::CHILD_ALLOC_ENV, alloc)
         .stderr(std::process::Stdio::inherit())
         .output()
         .expect("start a benchmark child");
@@ -109,7 +126,7 @@ fn run_isolated(workload: &str, peer: &str, pinned: bool) -> Option<Vec<report::
         .map(std::time::Duration::from_nanos)
         .collect();
     if !out.status.success() || samples.is_empty() {
-        eprintln!("{workload} on {peer} failed ({})", out.status);
+        eprintln!("{workload} on {peer} ({alloc}) failed ({})", out.status);
         return None;
     }
     Some(samples)
@@ -118,6 +135,12 @@ fn run_isolated(workload: &str, peer: &str, pinned: bool) -> Option<Vec<report::
 /// The child side of `run_isolated`: print one `sample <nanoseconds>` line per rep.
 fn run_child(spec: &str, settings: &Settings) {
     let (name, peer) = spec.split_once('\t').expect("workload<TAB>peer");
+    let wanted = std::env::var(alloc::CHILD_ALLOC_ENV).unwrap_or_else(|_| "system".into());
+    assert_eq!(
+        alloc::name(),
+        wanted,
+        "the child runs on the allocator asked for"
+    );
     let workload = workloads::all()
         .into_iter()
         .find(|w| w.name == name)
@@ -131,6 +154,24 @@ fn run_child(spec: &str, settings: &Settings) {
     for _ in 0..settings.reps {
         println!("sample {}", run(settings).as_nanos());
     }
+}
+
+/// `BENCH_ALLOC=system,mimalloc`: the global allocators the Rust peers run with, each
+/// a column of its own (`system` when unset).
+fn allocators() -> Vec<&'static str> {
+    let spec = std::env::var("BENCH_ALLOC").unwrap_or_else(|_| "system".into());
+    let allocs: Vec<_> = alloc::NAMES
+        .into_iter()
+        .filter(|name| spec.split(',').any(|s| s.trim() == *name))
+        .collect();
+    for asked in spec.split(',').map(str::trim) {
+        assert!(
+            alloc::NAMES.contains(&asked),
+            "BENCH_ALLOC: unknown allocator {asked:?} (known: {})",
+            alloc::NAMES.join(", ")
+        );
+    }
+    allocs
 }
 
 /// `BENCH_PEERS=goru,go` runs only those runtimes (all when unset).

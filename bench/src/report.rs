@@ -10,10 +10,14 @@ pub fn median_of(mut samples: Vec<Sample>) -> Sample {
     samples[samples.len() / 2]
 }
 
+/// What the Go column's allocator is called: Go's own, whatever the Rust side runs.
+pub const GO_ALLOC: &str = "Go's own";
+
 pub struct Row {
     name: &'static str,
     unit: &'static str,
-    cells: Vec<(&'static str, Sample)>,
+    /// (runtime, allocator, median).
+    cells: Vec<(&'static str, &'static str, Sample)>,
 }
 
 impl Row {
@@ -25,8 +29,25 @@ impl Row {
         }
     }
 
-    pub fn add(&mut self, peer: &'static str, sample: Sample) {
-        self.cells.push((peer, sample));
+    pub fn add(&mut self, peer: &'static str, alloc: &'static str, sample: Sample) {
+        self.cells.push((peer, alloc, sample));
+    }
+
+    /// goru's median on `alloc`; Go's cell is set against goru on the first allocator
+    /// measured (the system one unless only mimalloc was asked for).
+    fn goru_on(&self, alloc: &str) -> Option<Sample> {
+        let goru = |a: &str| {
+            self.cells
+                .iter()
+                .find(|(p, cell_alloc, _)| *p == "goru" && *cell_alloc == a)
+                .map(|c| c.2)
+        };
+        if alloc == GO_ALLOC {
+            let first = self.cells.iter().find(|c| c.0 == "goru")?.1;
+            goru(first)
+        } else {
+            goru(alloc)
+        }
     }
 }
 
@@ -41,19 +62,18 @@ impl Table {
     }
 
     pub fn print(&self) {
-        println!("| workload | unit | runtime | median | peer / goru |");
-        println!("| --- | --- | --- | ---: | ---: |");
+        println!("| workload | unit | runtime | allocator | median | peer / goru |");
+        println!("| --- | --- | --- | --- | ---: | ---: |");
         for row in &self.rows {
-            let goru = row.cells.iter().find(|(p, _)| *p == "goru").map(|c| c.1);
-            for (peer, sample) in &row.cells {
-                let ratio = match goru {
+            for (peer, alloc, sample) in &row.cells {
+                let ratio = match row.goru_on(alloc) {
                     Some(g) if *peer != "goru" && !g.is_zero() => {
                         format!("{:.2}", sample.as_secs_f64() / g.as_secs_f64())
                     }
                     _ => String::new(),
                 };
                 println!(
-                    "| {} | {} | {peer} | {} | {ratio} |",
+                    "| {} | {} | {peer} | {alloc} | {} | {ratio} |",
                     row.name,
                     row.unit,
                     fmt(*sample)
