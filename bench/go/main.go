@@ -14,18 +14,20 @@ import (
 )
 
 var workloads = map[string]func() float64{
-	"spawn":    spawn,
-	"yield":    yieldPair,
-	"sleepers": sleepers,
-	"pingpong":  pingPong,
-	"buffered1": func() float64 { return buffered(1) },
-	"buffered4": func() float64 { return buffered(4) },
-	"select":    selectTwo,
-	"fanin":     fanIn,
-	"lock":      lockUncontended,
-	"contended": lockContended,
-	"waitgroup": waitGroupFan,
-	"context":   contextCancel,
+	"spawn":           spawn,
+	"yield":           yieldPair,
+	"sleepers":        sleepers,
+	"pingpong":        pingPong,
+	"buffered1":       func() float64 { return buffered(1) },
+	"buffered4":       func() float64 { return buffered(4) },
+	"select":          selectTwo,
+	"fanin":           fanIn,
+	"lock":            lockUncontended,
+	"contended":       lockContended,
+	"waitgroup":       waitGroupFan,
+	"context":         contextCancel,
+	"aftertimeout":    afterTimeout,
+	"timeoutcontexts": timeoutContexts,
 }
 
 func main() {
@@ -291,5 +293,46 @@ func contextCancel() float64 {
 			panic("not cancelled")
 		}
 	}
+	return float64(time.Since(start).Nanoseconds()) / n
+}
+
+// aftertimeout: a select whose ready case wins over a time.After(60 s); per select.
+func afterTimeout() float64 {
+	const n = 1000000
+	ch := make(chan int, 1)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		ch <- i
+		select {
+		case v := <-ch:
+			if v != i {
+				panic("wrong value")
+			}
+		case <-time.After(60 * time.Second):
+			panic("the timeout fired")
+		}
+	}
+	return float64(time.Since(start).Nanoseconds()) / n
+}
+
+// timeoutcontexts: 100,000 goroutines each make and stop a WithTimeout(60 s) context;
+// per goroutine.
+func timeoutContexts() float64 {
+	const n = 100000
+	root := context.Background()
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			ctx, cancel := context.WithTimeout(root, 60*time.Second)
+			cancel()
+			if ctx.Err() == nil {
+				panic("not cancelled")
+			}
+			wg.Done()
+		}()
+	}
+	wg.Wait()
 	return float64(time.Since(start).Nanoseconds()) / n
 }

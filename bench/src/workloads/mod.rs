@@ -8,6 +8,7 @@ mod spawn;
 mod stdlib;
 mod stuck;
 mod sync;
+mod timeouts;
 mod yield_pair;
 
 use std::time::Duration;
@@ -34,6 +35,7 @@ pub fn all() -> Vec<Workload> {
     ];
     all.extend(channels::workloads());
     all.extend(sync::workloads());
+    all.extend(timeouts::workloads());
     all.extend(async_bridge::workloads());
     all.extend(stdlib::workloads());
     all.push(check::workload());
