@@ -687,10 +687,7 @@ fn select2_growth(spawn: Spawn) -> i64 {
         }
         sender.join();
     };
-    round();
-    let before = live_bytes::live_bytes();
-    round();
-    live_bytes::live_bytes() - before
+    live_bytes::growth(round, round)
 }
 
 #[test]

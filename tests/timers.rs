@@ -68,12 +68,9 @@ fn an_after_dropped_after_it_fired_is_freed_too() {
     });
 }
 
-/// Bytes still in use after `n` more abandoned timeouts, once `warm` have run.
+/// Bytes still in use after `n` more abandoned timeouts, once 1,000 have run.
 fn growth_over(n: usize) -> i64 {
-    timeout_selects(1_000);
-    let before = live_bytes::live_bytes();
-    timeout_selects(n);
-    live_bytes::live_bytes() - before
+    live_bytes::growth(|| timeout_selects(1_000), || timeout_selects(n))
 }
 
 #[test]

@@ -14,6 +14,15 @@ pub fn live_bytes() -> i64 {
     LIVE_BYTES.load(Ordering::Relaxed)
 }
 
+/// How many more bytes are in use after `measured` than before it, once `warm` has run
+/// (so that caches and pools filled on first use are not counted).
+pub fn growth(warm: impl FnOnce(), measured: impl FnOnce()) -> i64 {
+    warm();
+    let before = live_bytes();
+    measured();
+    live_bytes() - before
+}
+
 // SAFETY: forwards every call to the system allocator unchanged.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
